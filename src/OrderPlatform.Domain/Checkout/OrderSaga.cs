@@ -1,0 +1,253 @@
+using System.Collections.Immutable;
+using OrderPlatform.Domain.Orders;
+
+namespace OrderPlatform.Domain.Checkout;
+
+public enum SagaPhase
+{
+    NotStarted,
+    Forward,
+    Compensating,
+    Finished,
+}
+
+public enum StepStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+}
+
+public sealed record StepProgress(
+    StepStatus Status, int Attempts, DateTimeOffset? RetryAt, string? LastMessage, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>What the saga should do next, decided from its recorded state and the clock alone.</summary>
+public abstract record SagaDecision
+{
+    private SagaDecision()
+    {
+    }
+
+    public sealed record Run(SagaStep Step, int Attempt) : SagaDecision;
+
+    public sealed record Wait(DateTimeOffset Until) : SagaDecision;
+
+    public sealed record Record(IReadOnlyList<SagaEvent> Events) : SagaDecision;
+
+    public sealed record Idle : SagaDecision;
+}
+
+/// <summary>
+/// The order saga: reserve stock, authorize payment, confirm, capture, commit stock, complete; on a refusal,
+/// a cancellation or the deadline, compensate what was started, in reverse. It only maps recorded outcomes to
+/// the next command; running the commands is the grain's job.
+/// </summary>
+public sealed record OrderSaga
+{
+    public static readonly OrderSaga Initial = new();
+
+    public SagaStarted? Start { get; init; }
+
+    public SagaPhase Phase { get; init; }
+
+    public SagaOutcome? Outcome { get; init; }
+
+    public string? Reason { get; init; }
+
+    public string? CancellationReason { get; init; }
+
+    public ImmutableDictionary<SagaStep, StepProgress> Steps { get; init; } = ImmutableDictionary<SagaStep, StepProgress>.Empty;
+
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    public IReadOnlyList<StockLine> StockLines => Start is null ? [] : StockLinesOf(Start.Lines);
+
+    /// <summary>Once capture has begun the money may have moved: the saga only goes forward from there.</summary>
+    public bool PastPointOfNoReturn => Steps.ContainsKey(new SagaStep(SagaStepKind.CapturePayment));
+
+    public static IReadOnlyList<StockLine> StockLinesOf(IEnumerable<OrderLine> lines) =>
+        [.. lines.GroupBy(l => l.Sku, StringComparer.Ordinal).Select(g => new StockLine(g.Key, g.Sum(l => l.Quantity)))];
+
+    public OrderSaga Apply(SagaEvent @event) => @event switch
+    {
+        SagaStarted e => this with { Start = e, Phase = SagaPhase.Forward },
+        SagaStepStarted e => WithStep(e.Step, e.StartedAt, p => p with { Status = StepStatus.Running, Attempts = e.Attempt, RetryAt = null }),
+        SagaStepSucceeded e => WithStep(e.Step, e.SucceededAt, p => p with { Status = StepStatus.Succeeded, RetryAt = null, LastMessage = e.Detail, FinishedAt = e.SucceededAt }),
+        SagaStepFailed e => WithStep(e.Step, e.FailedAt, p => p with { Status = StepStatus.Failed, RetryAt = e.RetryAt, LastMessage = e.Reason, FinishedAt = e.FailedAt }),
+        SagaCancellationRequested e => this with { CancellationReason = e.Reason },
+        SagaCompensationStarted e => this with { Phase = SagaPhase.Compensating, Outcome = e.Outcome, Reason = e.Reason },
+        SagaFinished e => this with { Phase = SagaPhase.Finished, Outcome = e.Outcome, Reason = e.Reason ?? Reason, FinishedAt = e.FinishedAt },
+        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown saga event."),
+    };
+
+    private OrderSaga WithStep(SagaStep step, DateTimeOffset at, Func<StepProgress, StepProgress> change)
+    {
+        var current = Steps.TryGetValue(step, out var p) ? p : new StepProgress(StepStatus.Running, 0, null, null, at, null);
+        return this with { Steps = Steps.SetItem(step, change(current)) };
+    }
+
+    public IReadOnlyList<SagaEvent> Begin(
+        Guid orderId, string customerId, IReadOnlyList<OrderLine> lines, string currency, string paymentToken, DateTimeOffset now, SagaPolicy policy)
+    {
+        if (Phase != SagaPhase.NotStarted)
+        {
+            return [];
+        }
+
+        if (lines.Count == 0)
+        {
+            throw new DomainException("An order needs at least one line.");
+        }
+
+        return [new SagaStarted(orderId, customerId, lines, currency, paymentToken, now, now + policy.Deadline)];
+    }
+
+    public IReadOnlyList<SagaEvent> RequestCancellation(string reason, DateTimeOffset now)
+    {
+        if (Phase == SagaPhase.NotStarted)
+        {
+            throw new InvalidTransitionException("There is no such order to cancel.");
+        }
+
+        if (Phase == SagaPhase.Finished)
+        {
+            return Outcome == SagaOutcome.Cancelled
+                ? []
+                : throw new InvalidTransitionException($"The order is already {Outcome}.");
+        }
+
+        if (CancellationReason is not null || Phase == SagaPhase.Compensating)
+        {
+            return [];
+        }
+
+        return PastPointOfNoReturn
+            ? throw new InvalidTransitionException("Payment capture has begun; the order can no longer be cancelled.")
+            : [new SagaCancellationRequested(reason, now)];
+    }
+
+    public IReadOnlyList<SagaStep> ForwardPlan()
+    {
+        if (Start is null)
+        {
+            return [];
+        }
+
+        var stock = StockLines;
+        return
+        [
+            new SagaStep(SagaStepKind.PlaceOrder),
+            .. stock.Select(l => new SagaStep(SagaStepKind.ReserveStock, l.Sku)),
+            new SagaStep(SagaStepKind.AuthorizePayment),
+            new SagaStep(SagaStepKind.ConfirmOrder),
+            new SagaStep(SagaStepKind.CapturePayment),
+            .. stock.Select(l => new SagaStep(SagaStepKind.CommitStock, l.Sku)),
+            new SagaStep(SagaStepKind.CompleteOrder),
+        ];
+    }
+
+    /// <summary>
+    /// Compensations for every forward step that was started, whether or not its outcome was recorded: a step
+    /// cut off by a crash may have taken effect, and each compensation is a no-op when it did not.
+    /// </summary>
+    public IReadOnlyList<SagaStep> CompensationPlan()
+    {
+        var plan = new List<SagaStep>();
+        if (Steps.ContainsKey(new SagaStep(SagaStepKind.AuthorizePayment)))
+        {
+            plan.Add(new SagaStep(SagaStepKind.VoidPayment));
+        }
+
+        foreach (var line in StockLines.Reverse())
+        {
+            if (Steps.ContainsKey(new SagaStep(SagaStepKind.ReserveStock, line.Sku)))
+            {
+                plan.Add(new SagaStep(SagaStepKind.ReleaseStock, line.Sku));
+            }
+        }
+
+        plan.Add(new SagaStep(Outcome == SagaOutcome.Rejected ? SagaStepKind.RejectOrder : SagaStepKind.CancelOrder));
+        return plan;
+    }
+
+    public SagaDecision Decide(DateTimeOffset now)
+    {
+        switch (Phase)
+        {
+            case SagaPhase.NotStarted or SagaPhase.Finished:
+                return new SagaDecision.Idle();
+            case SagaPhase.Forward when !PastPointOfNoReturn && CancellationReason is not null:
+                return new SagaDecision.Record([new SagaCompensationStarted(SagaOutcome.Cancelled, CancellationReason, now)]);
+            case SagaPhase.Forward when !PastPointOfNoReturn && now >= Start!.Deadline:
+                return new SagaDecision.Record([new SagaCompensationStarted(SagaOutcome.Cancelled, "The order did not complete before its deadline.", now)]);
+            case SagaPhase.Forward:
+                return Next(ForwardPlan(), now, SagaOutcome.Completed, canWaitPastDeadline: PastPointOfNoReturn);
+            default:
+                return Next(CompensationPlan(), now, Outcome!.Value, canWaitPastDeadline: true);
+        }
+    }
+
+    private SagaDecision Next(IReadOnlyList<SagaStep> plan, DateTimeOffset now, SagaOutcome outcomeWhenDone, bool canWaitPastDeadline)
+    {
+        foreach (var step in plan)
+        {
+            if (!Steps.TryGetValue(step, out var progress))
+            {
+                return new SagaDecision.Run(step, 1);
+            }
+
+            if (progress.Status == StepStatus.Succeeded)
+            {
+                continue;
+            }
+
+            if (progress.RetryAt is { } retryAt && retryAt > now)
+            {
+                var until = canWaitPastDeadline || retryAt < Start!.Deadline ? retryAt : Start!.Deadline;
+                return new SagaDecision.Wait(until);
+            }
+
+            // Running (cut off by a crash) or failed transiently: run again under the same command id.
+            return new SagaDecision.Run(step, progress.Attempts + 1);
+        }
+
+        return new SagaDecision.Record([new SagaFinished(outcomeWhenDone, outcomeWhenDone == SagaOutcome.Completed ? null : Reason, now)]);
+    }
+
+    /// <summary>Turns the outcome of one attempt into events: success, a retry later, or the start of compensation.</summary>
+    public IReadOnlyList<SagaEvent> RecordResult(SagaStep step, int attempt, StepResult result, DateTimeOffset now, SagaPolicy policy, double jitter)
+    {
+        switch (result.Kind)
+        {
+            case StepResultKind.Succeeded:
+                return [new SagaStepSucceeded(step, attempt, result.Detail, now)];
+            case StepResultKind.Refused when Phase == SagaPhase.Forward && CanBeRefused(step.Kind):
+                var reason = step.Kind switch
+                {
+                    SagaStepKind.ReserveStock => $"Out of stock for {step.Sku}: {result.Detail}",
+                    SagaStepKind.AuthorizePayment => $"Payment declined: {result.Detail}",
+                    _ => $"{step} was refused: {result.Detail}",
+                };
+                var outcome = step.Kind == SagaStepKind.ReserveStock ? SagaOutcome.Rejected : SagaOutcome.Cancelled;
+                return
+                [
+                    new SagaStepFailed(step, attempt, result.Detail ?? "refused", false, null, now),
+                    new SagaCompensationStarted(outcome, reason, now),
+                ];
+            default:
+                // Transient failures, and refusals of compensations (which must succeed eventually), retry with backoff.
+                var retryAt = now + policy.RetryDelay(attempt, jitter);
+                return [new SagaStepFailed(step, attempt, result.Detail ?? "failed", true, retryAt, now)];
+        }
+    }
+
+    public static string CommandId(Guid orderId, SagaStep step) => $"saga:{orderId:N}:{step}";
+
+    /// <summary>
+    /// Forward steps up to capture may be refused and turn the saga to compensation. Steps after a successful
+    /// capture, and compensations, must eventually succeed, so a refusal there is retried like a transient failure.
+    /// </summary>
+    private static bool CanBeRefused(SagaStepKind kind) =>
+        kind is SagaStepKind.PlaceOrder or SagaStepKind.ReserveStock or SagaStepKind.AuthorizePayment
+            or SagaStepKind.ConfirmOrder or SagaStepKind.CapturePayment;
+}

@@ -1,0 +1,24 @@
+namespace OrderPlatform.EventStore.Events;
+
+/// <summary>An event about to be appended; data and metadata are JSON documents.</summary>
+public sealed record EventToAppend(Guid EventId, string EventType, int SchemaVersion, string Data, string Metadata);
+
+public sealed record StoredEvent(
+    string StreamId,
+    int Version,
+    Guid EventId,
+    string EventType,
+    int SchemaVersion,
+    string Data,
+    string Metadata,
+    DateTimeOffset RecordedAt,
+    long GlobalPosition);
+
+/// <summary>Another writer appended to the stream first: reload the stream and decide again.</summary>
+public sealed class ConcurrencyConflictException(string streamId, int expectedVersion)
+    : Exception($"Stream '{streamId}' moved past version {expectedVersion}; reload it and decide again.")
+{
+    public string StreamId { get; } = streamId;
+
+    public int ExpectedVersion { get; } = expectedVersion;
+}

@@ -1,0 +1,126 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OrderPlatform.EventStore.Idempotency;
+
+/// <summary>The response stored under an idempotency key, replayed to every retry with the same request.</summary>
+public sealed record StoredResponse(int StatusCode, string? ContentType, string? Location, string? Body);
+
+public enum ClaimOutcome
+{
+    /// <summary>This caller owns the key now and must run the request, then complete or release the claim.</summary>
+    Claimed,
+    /// <summary>The request ran before; replay <see cref="ClaimResult.Response"/>.</summary>
+    Completed,
+    /// <summary>Another caller is running the same request right now.</summary>
+    InProgress,
+    /// <summary>The key was used with a different request.</summary>
+    Mismatch,
+}
+
+public sealed record ClaimResult(ClaimOutcome Outcome, StoredResponse? Response = null);
+
+/// <summary>
+/// Idempotency keys claimed with a unique insert (never check-then-insert). A claim carries a lease, so the
+/// key of a request whose silo died mid-flight can be taken over by a retry once the lease ran out.
+/// </summary>
+public sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time, IdempotencyStoreOptions options)
+{
+    public async Task<ClaimResult> ClaimAsync(string key, byte[] requestHash, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+
+        // Insert, or take over a row that expired or whose in-flight lease ran out with the same request.
+        await using (var claim = dataSource.CreateCommand(
+            """
+            insert into idempotency_keys (idempotency_key, request_hash, completed, created_at, expires_at, lease_until)
+            values ($1, $2, false, $3, $4, $5)
+            on conflict (idempotency_key) do update
+               set request_hash = excluded.request_hash, completed = false, status_code = null, content_type = null,
+                   location = null, response_body = null, created_at = excluded.created_at,
+                   expires_at = excluded.expires_at, lease_until = excluded.lease_until
+             where idempotency_keys.expires_at <= $3
+                or (not idempotency_keys.completed and idempotency_keys.lease_until <= $3
+                    and idempotency_keys.request_hash = excluded.request_hash)
+            returning 1
+            """))
+        {
+            claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            claim.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = requestHash });
+            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            if (await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return new ClaimResult(ClaimOutcome.Claimed);
+            }
+        }
+
+        await using var read = dataSource.CreateCommand(
+            "select request_hash, completed, status_code, content_type, location, response_body from idempotency_keys where idempotency_key = $1");
+        read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // Purged between the two statements: claim again.
+            await reader.DisposeAsync().ConfigureAwait(false);
+            return await ClaimAsync(key, requestHash, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!reader.GetFieldValue<byte[]>(0).AsSpan().SequenceEqual(requestHash))
+        {
+            return new ClaimResult(ClaimOutcome.Mismatch);
+        }
+
+        if (!reader.GetBoolean(1))
+        {
+            return new ClaimResult(ClaimOutcome.InProgress);
+        }
+
+        return new ClaimResult(ClaimOutcome.Completed, new StoredResponse(
+            reader.GetInt32(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5)));
+    }
+
+    public async Task CompleteAsync(string key, StoredResponse response, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            update idempotency_keys
+               set completed = true, status_code = $2, content_type = $3, location = $4, response_body = $5
+             where idempotency_key = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = response.StatusCode });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.ContentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Location ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Body ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>
+    public async Task ReleaseAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("delete from idempotency_keys where idempotency_key = $1 and not completed");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("delete from idempotency_keys where expires_at <= $1");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+public sealed class IdempotencyStoreOptions
+{
+    /// <summary>How long a completed response is replayed before its key may be used again.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long an in-flight request holds its key before a retry may take it over.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
+}

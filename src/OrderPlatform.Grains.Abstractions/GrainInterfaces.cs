@@ -1,0 +1,86 @@
+using Orleans.Concurrency;
+
+namespace OrderPlatform.Grains;
+
+/// <summary>One order (key: order id). Every command carries a command id; a repeated id returns the first outcome.</summary>
+[Alias("OrderPlatform.IOrderGrain")]
+public interface IOrderGrain : IGrainWithGuidKey
+{
+    [Alias("Place")]
+    Task<CommandReply> PlaceAsync(string commandId, CheckoutRequest request);
+
+    [Alias("Confirm")]
+    Task<CommandReply> ConfirmAsync(string commandId);
+
+    [Alias("Reject")]
+    Task<CommandReply> RejectAsync(string commandId, string reason);
+
+    [Alias("Cancel")]
+    Task<CommandReply> CancelAsync(string commandId, string reason);
+
+    [Alias("Complete")]
+    Task<CommandReply> CompleteAsync(string commandId);
+
+    [Alias("Get"), AlwaysInterleave]
+    Task<OrderView?> GetAsync();
+}
+
+/// <summary>Stock of one SKU (key: the SKU).</summary>
+[Alias("OrderPlatform.IInventoryGrain")]
+public interface IInventoryGrain : IGrainWithStringKey
+{
+    [Alias("Restock")]
+    Task<StockView> RestockAsync(string commandId, int quantity);
+
+    [Alias("Reserve")]
+    Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity);
+
+    [Alias("Release")]
+    Task<CommandReply> ReleaseAsync(string commandId, Guid orderId);
+
+    [Alias("Commit")]
+    Task<CommandReply> CommitAsync(string commandId, Guid orderId);
+
+    [Alias("Get"), AlwaysInterleave]
+    Task<StockView> GetAsync();
+}
+
+/// <summary>The payment of one order (key: order id), in front of the payment provider.</summary>
+[Alias("OrderPlatform.IPaymentGrain")]
+public interface IPaymentGrain : IGrainWithGuidKey
+{
+    [Alias("Authorize")]
+    Task<CommandReply> AuthorizeAsync(string commandId, decimal amount, string currency, string paymentToken);
+
+    [Alias("Capture")]
+    Task<CommandReply> CaptureAsync(string commandId);
+
+    [Alias("Void")]
+    Task<CommandReply> VoidAsync(string commandId, string reason);
+
+    [Alias("Refund")]
+    Task<CommandReply> RefundAsync(string commandId);
+
+    [Alias("Get"), AlwaysInterleave]
+    Task<PaymentView?> GetAsync();
+}
+
+/// <summary>Drives one order through checkout (key: order id).</summary>
+[Alias("OrderPlatform.IOrderSagaGrain")]
+public interface IOrderSagaGrain : IGrainWithGuidKey
+{
+    /// <summary>Records the saga's start (a no-op when it already started) and lets it run in the background.</summary>
+    [Alias("Start")]
+    Task<SagaView> StartAsync(CheckoutRequest request);
+
+    /// <summary>Asks for the order to be cancelled; refused once payment capture has begun or the saga finished otherwise.</summary>
+    [Alias("RequestCancellation"), AlwaysInterleave]
+    Task<CommandReply> RequestCancellationAsync(string reason);
+
+    /// <summary>Makes sure an unfinished saga is running (after a crash or a missed timer).</summary>
+    [Alias("Resume"), OneWay]
+    Task ResumeAsync();
+
+    [Alias("Get"), AlwaysInterleave]
+    Task<SagaView?> GetAsync();
+}

@@ -1,0 +1,90 @@
+namespace OrderPlatform.Grains;
+
+public enum ReplyStatus
+{
+    /// <summary>The command took effect (now or the first time it was sent).</summary>
+    Done,
+    /// <summary>A business refusal: out of stock, declined, not allowed in this state.</summary>
+    Refused,
+    /// <summary>Could not be done now; retry later with the same command id.</summary>
+    Transient,
+}
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.CommandReply")]
+public sealed record CommandReply(
+    [property: Id(0)] ReplyStatus Status,
+    [property: Id(1)] string? Detail)
+{
+    public static CommandReply Done(string? detail = null) => new(ReplyStatus.Done, detail);
+
+    public static CommandReply Refused(string reason) => new(ReplyStatus.Refused, reason);
+
+    public static CommandReply Transient(string reason) => new(ReplyStatus.Transient, reason);
+}
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.OrderLineData")]
+public sealed record OrderLineData(
+    [property: Id(0)] string Sku,
+    [property: Id(1)] int Quantity,
+    [property: Id(2)] decimal UnitPrice);
+
+/// <summary>Everything the saga needs to drive one order.</summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.CheckoutRequest")]
+public sealed record CheckoutRequest(
+    [property: Id(0)] Guid OrderId,
+    [property: Id(1)] string CustomerId,
+    [property: Id(2)] IReadOnlyList<OrderLineData> Lines,
+    [property: Id(3)] string Currency,
+    [property: Id(4)] string PaymentToken,
+    [property: Id(5)] string? CorrelationId);
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.OrderView")]
+public sealed record OrderView(
+    [property: Id(0)] Guid OrderId,
+    [property: Id(1)] string Status,
+    [property: Id(2)] string CustomerId,
+    [property: Id(3)] IReadOnlyList<OrderLineData> Lines,
+    [property: Id(4)] decimal Total,
+    [property: Id(5)] string Currency,
+    [property: Id(6)] string? Reason,
+    [property: Id(7)] int Version);
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.StockView")]
+public sealed record StockView(
+    [property: Id(0)] string Sku,
+    [property: Id(1)] int OnHand,
+    [property: Id(2)] int Available,
+    [property: Id(3)] int Reserved,
+    [property: Id(4)] int Sold,
+    [property: Id(5)] int Version);
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.PaymentView")]
+public sealed record PaymentView(
+    [property: Id(0)] Guid OrderId,
+    [property: Id(1)] string Status,
+    [property: Id(2)] decimal? Amount,
+    [property: Id(3)] string? Currency,
+    [property: Id(4)] string? ProviderReference,
+    [property: Id(5)] decimal NetCharged,
+    [property: Id(6)] string? Reason);
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.SagaStepView")]
+public sealed record SagaStepView(
+    [property: Id(0)] string Step,
+    [property: Id(1)] string Status,
+    [property: Id(2)] int Attempts,
+    [property: Id(3)] string? Detail,
+    [property: Id(4)] DateTimeOffset StartedAt,
+    [property: Id(5)] DateTimeOffset? FinishedAt,
+    [property: Id(6)] DateTimeOffset? RetryAt);
+
+[GenerateSerializer, Immutable, Alias("OrderPlatform.SagaView")]
+public sealed record SagaView(
+    [property: Id(0)] Guid OrderId,
+    [property: Id(1)] string Phase,
+    [property: Id(2)] string? Outcome,
+    [property: Id(3)] string? Reason,
+    [property: Id(4)] DateTimeOffset? StartedAt,
+    [property: Id(5)] DateTimeOffset? Deadline,
+    [property: Id(6)] DateTimeOffset? FinishedAt,
+    [property: Id(7)] IReadOnlyList<SagaStepView> Steps);

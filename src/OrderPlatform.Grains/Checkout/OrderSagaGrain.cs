@@ -1,0 +1,286 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OrderPlatform.Domain;
+using OrderPlatform.Domain.Checkout;
+using OrderPlatform.Domain.Orders;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Sagas;
+using OrderPlatform.Grains.EventSourcing;
+
+namespace OrderPlatform.Grains.Checkout;
+
+/// <summary>
+/// Drives one order through checkout. Every step is recorded before it runs and after it answers, so an
+/// activation that starts after a crash picks up where the last one stopped; commands carry ids derived
+/// from the order and the step, so a step run twice takes effect once. The run loop happens in the
+/// background of the activation, which stays free to answer reads and cancellation requests meanwhile.
+/// </summary>
+public sealed class OrderSagaGrain(
+    PostgresEventStore store,
+    TimeProvider time,
+    IOptions<SagaOptions> options,
+    ILogger<OrderSagaGrain> logger)
+    : EventSourcedGrain<OrderSaga, SagaEvent>(store, EventTypes.Sagas, time), IOrderSagaGrain, IRemindable
+{
+    private const string BackstopReminder = "saga-backstop";
+
+    private readonly SagaPolicy _policy = options.Value.ToPolicy();
+    private Task? _run;
+    private IGrainTimer? _wakeUp;
+    private bool _backstopRegistered;
+    private string? _correlationId;
+
+    private Guid OrderId => this.GetPrimaryKey();
+
+    protected override string StreamId => StreamIds.Saga(OrderId);
+
+    protected override string AggregateType => "saga";
+
+    protected override OrderSaga InitialState => OrderSaga.Initial;
+
+    protected override OrderSaga Apply(OrderSaga state, SagaEvent recorded) => state.Apply(recorded);
+
+    protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
+    {
+        var wakeAt = stateAfter.Decide(Time.GetUtcNow()) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
+        return [SagaIndex.Upsert(OrderId, stateAfter.Phase == SagaPhase.Finished, stateAfter.Outcome?.ToString(), wakeAt, Time.GetUtcNow())];
+    }
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await base.OnActivateAsync(cancellationToken);
+        EnsureRunning();
+    }
+
+    public async Task<SagaView> StartAsync(CheckoutRequest request)
+    {
+        _correlationId = request.CorrelationId;
+        await HandleAsync("start", saga => saga.Begin(
+            request.OrderId,
+            request.CustomerId,
+            [.. request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPrice))],
+            request.Currency,
+            request.PaymentToken,
+            Time.GetUtcNow(),
+            _policy), request.CorrelationId);
+        EnsureRunning();
+        return ToView();
+    }
+
+    public async Task<CommandReply> RequestCancellationAsync(string reason)
+    {
+        try
+        {
+            await HandleAsync(null, saga => saga.RequestCancellation(reason, Time.GetUtcNow()));
+        }
+        catch (DomainException e)
+        {
+            return CommandReply.Refused(e.Message);
+        }
+
+        // Wake a saga that sleeps until a retry: the cancellation should not wait for the backoff.
+        _wakeUp?.Dispose();
+        _wakeUp = null;
+        EnsureRunning();
+        return CommandReply.Done();
+    }
+
+    public Task ResumeAsync()
+    {
+        EnsureRunning();
+        return Task.CompletedTask;
+    }
+
+    public Task<SagaView?> GetAsync() => Task.FromResult(State.Phase == SagaPhase.NotStarted ? null : ToView());
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (State.Phase is SagaPhase.Finished or SagaPhase.NotStarted)
+        {
+            // Left over from an activation that died before dropping it.
+            _backstopRegistered = true;
+            await DropBackstopAsync();
+            return;
+        }
+
+        _backstopRegistered = true;
+        EnsureRunning();
+    }
+
+    private void EnsureRunning()
+    {
+        if (_run is { IsCompleted: false } || State.Phase is SagaPhase.NotStarted || (State.Phase is SagaPhase.Finished && !_backstopRegistered))
+        {
+            return;
+        }
+
+        // Started from a grain turn, the loop's continuations run on this activation's scheduler.
+        _run = RunAsync();
+    }
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var decision = State.Decide(Time.GetUtcNow());
+                switch (decision)
+                {
+                    case SagaDecision.Idle:
+                        await DropBackstopAsync();
+                        return;
+                    case SagaDecision.Record:
+                        // Decided again inside the append gate: a cancellation may have landed meanwhile.
+                        await HandleAsync(null, saga => saga.Decide(Time.GetUtcNow()) is SagaDecision.Record r ? r.Events : []);
+                        break;
+                    case SagaDecision.Wait wait:
+                        await SleepUntilAsync(wait.Until);
+                        return;
+                    case SagaDecision.Run run:
+                        await RunStepAsync(run.Step, run.Attempt);
+                        break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // The store or a silo is unavailable: try again later; the recovery scan is a further backstop.
+            logger.LogWarning(e, "Saga {OrderId} stopped on an error; retrying shortly.", OrderId);
+            await CatchUpQuietlyAsync();
+            ScheduleWakeUp(_policy.RetryDelay(3, Random.Shared.NextDouble()));
+        }
+    }
+
+    private async Task RunStepAsync(SagaStep step, int attempt)
+    {
+        var started = await HandleAsync(null, saga =>
+            saga.Decide(Time.GetUtcNow()) is SagaDecision.Run again && again == new SagaDecision.Run(step, attempt)
+                ? [new SagaStepStarted(step, attempt, Time.GetUtcNow())]
+                : []);
+        if (started.Count == 0)
+        {
+            return;
+        }
+
+        StepResult result;
+        try
+        {
+            result = ToStepResult(await ExecuteAsync(step));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A grain call that failed (silo lost, timeout): the command may or may not have run; it is retried with the same id.
+            result = StepResult.Transient($"{e.GetType().Name}: {e.Message}");
+        }
+
+        if (result.Kind != StepResultKind.Succeeded)
+        {
+            logger.LogInformation("Saga {OrderId} step {Step} attempt {Attempt}: {Kind} {Detail}", OrderId, step, attempt, result.Kind, result.Detail);
+        }
+
+        await HandleAsync(null, saga => saga.RecordResult(step, attempt, result, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()));
+    }
+
+    private Task<CommandReply> ExecuteAsync(SagaStep step)
+    {
+        var start = State.Start!;
+        var commandId = OrderSaga.CommandId(OrderId, step);
+        var order = GrainFactory.GetGrain<IOrderGrain>(OrderId);
+        var payment = GrainFactory.GetGrain<IPaymentGrain>(OrderId);
+        var quantity = step.Sku is null ? 0 : State.StockLines.First(l => l.Sku == step.Sku).Quantity;
+        return step.Kind switch
+        {
+            SagaStepKind.PlaceOrder => order.PlaceAsync(commandId, new CheckoutRequest(
+                OrderId, start.CustomerId, [.. start.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))], start.Currency, start.PaymentToken, _correlationId)),
+            SagaStepKind.ReserveStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).ReserveAsync(commandId, OrderId, quantity),
+            SagaStepKind.AuthorizePayment => payment.AuthorizeAsync(commandId, Total(start), start.Currency, start.PaymentToken),
+            SagaStepKind.ConfirmOrder => order.ConfirmAsync(commandId),
+            SagaStepKind.CapturePayment => payment.CaptureAsync(commandId),
+            SagaStepKind.CommitStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).CommitAsync(commandId, OrderId),
+            SagaStepKind.CompleteOrder => order.CompleteAsync(commandId),
+            SagaStepKind.VoidPayment => payment.VoidAsync(commandId, State.Reason ?? "order cancelled"),
+            SagaStepKind.ReleaseStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).ReleaseAsync(commandId, OrderId),
+            SagaStepKind.RejectOrder => order.RejectAsync(commandId, State.Reason ?? "rejected"),
+            SagaStepKind.CancelOrder => order.CancelAsync(commandId, State.Reason ?? "cancelled"),
+            _ => throw new InvalidOperationException($"Unknown saga step {step}."),
+        };
+    }
+
+    private static decimal Total(SagaStarted start) => start.Lines.Sum(l => l.UnitPrice * l.Quantity);
+
+    private static StepResult ToStepResult(CommandReply reply) => reply.Status switch
+    {
+        ReplyStatus.Done => StepResult.Succeeded(reply.Detail),
+        ReplyStatus.Refused => StepResult.Refused(reply.Detail ?? "refused"),
+        _ => StepResult.Transient(reply.Detail ?? "try again"),
+    };
+
+    private async Task SleepUntilAsync(DateTimeOffset until)
+    {
+        var delay = until - Time.GetUtcNow();
+        ScheduleWakeUp(delay < TimeSpan.Zero ? TimeSpan.Zero : delay);
+
+        // A long wait may outlive this activation or silo: a reminder (durable, coarse) is the backstop.
+        if (delay > TimeSpan.FromSeconds(30) && !_backstopRegistered)
+        {
+            await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            _backstopRegistered = true;
+        }
+    }
+
+    private void ScheduleWakeUp(TimeSpan delay)
+    {
+        _wakeUp?.Dispose();
+        _wakeUp = this.RegisterGrainTimer(() =>
+        {
+            EnsureRunning();
+            return Task.CompletedTask;
+        }, delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task DropBackstopAsync()
+    {
+        if (!_backstopRegistered)
+        {
+            return;
+        }
+
+        if (await this.GetReminder(BackstopReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        _backstopRegistered = false;
+    }
+
+    private async Task CatchUpQuietlyAsync()
+    {
+        try
+        {
+            await CatchUpAsync();
+        }
+        catch (NpgsqlException)
+        {
+            // The next run catches up instead.
+        }
+    }
+
+    private SagaView ToView() => new(
+        OrderId,
+        State.Phase.ToString(),
+        State.Outcome?.ToString(),
+        State.Reason,
+        State.Start?.StartedAt,
+        State.Start?.Deadline,
+        State.FinishedAt,
+        [.. State.Steps.OrderBy(s => s.Value.StartedAt).ThenBy(s => s.Key.ToString(), StringComparer.Ordinal).Select(s => new SagaStepView(
+            s.Key.ToString(),
+            s.Value.Status.ToString(),
+            s.Value.Attempts,
+            s.Value.LastMessage,
+            s.Value.StartedAt,
+            s.Value.FinishedAt,
+            s.Value.RetryAt))]);
+}

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+using OrderPlatform.Domain.Checkout;
+
+namespace OrderPlatform.Grains.Checkout;
+
+public sealed class SagaOptions
+{
+    public const string Section = "Saga";
+
+    /// <summary>An order not past payment capture by then is cancelled and compensated.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Deadline { get; set; } = SagaPolicy.Default.Deadline;
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = SagaPolicy.Default.RetryBaseDelay;
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = SagaPolicy.Default.RetryMaxDelay;
+
+    /// <summary>How often each silo looks for unfinished sagas that nobody is running (after a crash).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A saga with nothing recorded for this long, and no retry planned, is presumed orphaned and resumed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan StalledAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Npgsql;
+using OrderPlatform.EventStore.Events;
+
+namespace OrderPlatform.Grains.EventSourcing;
+
+/// <summary>
+/// A grain whose state is the fold of its event stream. It rebuilds from the stream on activation, decides
+/// through the domain, appends with the version it last saw and, when another writer got there first (a stale
+/// activation left by a crash or a partition), reloads and decides again instead of overwriting.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The gate's wait handle is never used, so it holds nothing to dispose.")]
+public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store, EventTypeRegistry<TEvent> registry, TimeProvider time) : Grain
+    where TEvent : class
+{
+    private const int MaxConflictRetries = 5;
+
+    // Only one decide-and-append at a time, even when an interleaving call or a background saga run overlaps an await.
+    private readonly SemaphoreSlim _appendGate = new(1, 1);
+    private readonly Dictionary<string, IReadOnlyList<TEvent>> _eventsByCommand = new(StringComparer.Ordinal);
+
+    protected TState State { get; private set; } = default!;
+
+    protected int Version { get; private set; }
+
+    protected TimeProvider Time => time;
+
+    protected abstract string StreamId { get; }
+
+    protected abstract string AggregateType { get; }
+
+    protected abstract TState InitialState { get; }
+
+    protected abstract TState Apply(TState state, TEvent recorded);
+
+    /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
+    protected virtual IReadOnlyList<NpgsqlBatchCommand> Alongside(TState stateAfter) => [];
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        State = InitialState;
+        await CatchUpAsync(cancellationToken);
+    }
+
+    /// <summary>Reads and applies whatever was appended after the version this activation knows.</summary>
+    protected async Task CatchUpAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = await store.ReadStreamAsync(StreamId, Version, cancellationToken);
+        foreach (var e in stored)
+        {
+            var @event = registry.Deserialize(e.EventType, e.SchemaVersion, e.Data);
+            State = Apply(State, @event);
+            Version = e.Version;
+            var metadata = JsonSerializer.Deserialize<EventMetadata>(e.Metadata, EventJson.Options);
+            if (metadata?.CommandId is { } commandId)
+            {
+                _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, @event] : [@event];
+            }
+        }
+    }
+
+    /// <summary>The events a command id produced the first time it was handled, if it was.</summary>
+    protected bool TryGetHandled(string commandId, out IReadOnlyList<TEvent> events) =>
+        _eventsByCommand.TryGetValue(commandId, out events!);
+
+    /// <summary>
+    /// Handles a command once: a command id seen before returns the events it produced then; otherwise
+    /// <paramref name="decide"/> runs against the current state and its events are appended.
+    /// </summary>
+    protected Task<IReadOnlyList<TEvent>> HandleAsync(string? commandId, Func<TState, IReadOnlyList<TEvent>> decide, string? correlationId = null) =>
+        HandleAsync(commandId, state => Task.FromResult(decide(state)), correlationId);
+
+    protected async Task<IReadOnlyList<TEvent>> HandleAsync(string? commandId, Func<TState, Task<IReadOnlyList<TEvent>>> decide, string? correlationId = null)
+    {
+        await _appendGate.WaitAsync();
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                if (commandId is not null && _eventsByCommand.TryGetValue(commandId, out var earlier))
+                {
+                    return earlier;
+                }
+
+                var events = await decide(State);
+                if (events.Count == 0)
+                {
+                    return events;
+                }
+
+                try
+                {
+                    await AppendAsync(commandId, correlationId, events);
+                    return events;
+                }
+                catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+                {
+                    await CatchUpAsync();
+                }
+            }
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
+    private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events)
+    {
+        var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
+        var toAppend = new List<EventToAppend>(events.Count);
+        var next = State;
+        foreach (var @event in events)
+        {
+            var (name, schemaVersion) = registry.Describe(@event);
+            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
+            next = Apply(next, @event);
+        }
+
+        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, Alongside(next));
+        State = next;
+        if (commandId is not null)
+        {
+            _eventsByCommand[commandId] = events;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using OrderPlatform.Domain;
+using OrderPlatform.Domain.Inventory;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.Grains.EventSourcing;
+
+namespace OrderPlatform.Grains.Inventory;
+
+public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
+    : EventSourcedGrain<Stock, StockEvent>(store, EventTypes.Stock, time), IInventoryGrain
+{
+    private string Sku => this.GetPrimaryKeyString();
+
+    protected override string StreamId => StreamIds.Stock(Sku);
+
+    protected override string AggregateType => "stock";
+
+    protected override Stock InitialState => Stock.Initial;
+
+    protected override Stock Apply(Stock state, StockEvent recorded) => state.Apply(recorded);
+
+    public async Task<StockView> RestockAsync(string commandId, int quantity)
+    {
+        await HandleAsync(commandId, stock => stock.Restock(quantity));
+        return ToView();
+    }
+
+    public async Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity)
+    {
+        try
+        {
+            var events = await HandleAsync(commandId, stock => stock.Reserve(orderId, quantity));
+            // The events of the first handling decide the reply, so a repeated command id gets the first outcome.
+            return (events.Count > 0 ? events[0] : null) switch
+            {
+                StockReserved reserved => CommandReply.Done($"reserved {reserved.Quantity}"),
+                StockReservationRejected rejected => CommandReply.Refused($"requested {rejected.Requested}, available {rejected.Available}"),
+                _ => ReplyFor(State.ReservationOf(orderId)),
+            };
+        }
+        catch (DomainException e)
+        {
+            return CommandReply.Refused(e.Message);
+        }
+    }
+
+    public Task<CommandReply> ReleaseAsync(string commandId, Guid orderId) =>
+        RunAsync(commandId, stock => stock.Release(orderId));
+
+    public Task<CommandReply> CommitAsync(string commandId, Guid orderId) =>
+        RunAsync(commandId, stock => stock.Commit(orderId));
+
+    public Task<StockView> GetAsync() => Task.FromResult(ToView());
+
+    private async Task<CommandReply> RunAsync(string commandId, Func<Stock, IReadOnlyList<StockEvent>> decide)
+    {
+        try
+        {
+            await HandleAsync(commandId, decide);
+            return CommandReply.Done();
+        }
+        catch (DomainException e)
+        {
+            return CommandReply.Refused(e.Message);
+        }
+    }
+
+    private static CommandReply ReplyFor(ReservationOutcome outcome) => outcome.Status switch
+    {
+        ReservationStatus.Reserved => CommandReply.Done($"reserved {outcome.Quantity}"),
+        ReservationStatus.Rejected => CommandReply.Refused("the reservation was refused earlier"),
+        _ => CommandReply.Refused($"the reservation is already {outcome.Status.ToString().ToLowerInvariant()}"),
+    };
+
+    private StockView ToView() => new(Sku, State.OnHand, State.Available, State.Reserved, State.Sold, Version);
+}

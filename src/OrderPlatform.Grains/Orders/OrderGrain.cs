@@ -1,0 +1,59 @@
+using OrderPlatform.Domain;
+using OrderPlatform.Domain.Orders;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.Grains.EventSourcing;
+
+namespace OrderPlatform.Grains.Orders;
+
+public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
+    : EventSourcedGrain<Order, OrderEvent>(store, EventTypes.Orders, time), IOrderGrain
+{
+    protected override string StreamId => StreamIds.Order(this.GetPrimaryKey());
+
+    protected override string AggregateType => "order";
+
+    protected override Order InitialState => Order.Initial;
+
+    protected override Order Apply(Order state, OrderEvent recorded) => state.Apply(recorded);
+
+    public Task<CommandReply> PlaceAsync(string commandId, CheckoutRequest request) =>
+        RunAsync(commandId, order => order.Place(
+            request.OrderId,
+            request.CustomerId,
+            [.. request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPrice))],
+            request.Currency,
+            Time.GetUtcNow()), request.CorrelationId);
+
+    public Task<CommandReply> ConfirmAsync(string commandId) => RunAsync(commandId, order => order.Confirm(Time.GetUtcNow()));
+
+    public Task<CommandReply> RejectAsync(string commandId, string reason) => RunAsync(commandId, order => order.Reject(reason, Time.GetUtcNow()));
+
+    public Task<CommandReply> CancelAsync(string commandId, string reason) => RunAsync(commandId, order => order.Cancel(reason, Time.GetUtcNow()));
+
+    public Task<CommandReply> CompleteAsync(string commandId) => RunAsync(commandId, order => order.Complete(Time.GetUtcNow()));
+
+    public Task<OrderView?> GetAsync() => Task.FromResult(State.Status == OrderStatus.None ? null : ToView());
+
+    private async Task<CommandReply> RunAsync(string commandId, Func<Order, IReadOnlyList<OrderEvent>> decide, string? correlationId = null)
+    {
+        try
+        {
+            await HandleAsync(commandId, decide, correlationId);
+            return CommandReply.Done(State.Status.ToString());
+        }
+        catch (DomainException e)
+        {
+            return CommandReply.Refused(e.Message);
+        }
+    }
+
+    private OrderView ToView() => new(
+        this.GetPrimaryKey(),
+        State.Status.ToString(),
+        State.CustomerId,
+        [.. State.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))],
+        State.Total?.Amount ?? 0m,
+        State.Total?.Currency ?? "",
+        State.Reason,
+        Version);
+}

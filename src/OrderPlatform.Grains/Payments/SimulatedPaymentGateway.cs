@@ -1,0 +1,204 @@
+using System.Globalization;
+using Npgsql;
+using OrderPlatform.Domain;
+
+namespace OrderPlatform.Grains.Payments;
+
+/// <summary>
+/// What the simulator does for a payment token, so tests and local runs can pick a provider behaviour per order:
+/// <c>tok_approve</c> (and any other token) approves, <c>tok_decline</c> declines, <c>tok_fail_N</c> fails
+/// authorization transiently N times, <c>tok_timeout</c> authorizes but loses the first answer,
+/// <c>tok_slow_MS</c> answers authorization after MS milliseconds, <c>tok_capture_fail_N</c> fails capture N times.
+/// </summary>
+public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, bool LoseFirstAnswer, TimeSpan AuthorizeDelay, int CaptureFailures)
+{
+    public static SimulatedBehaviour Parse(string token)
+    {
+        var behaviour = new SimulatedBehaviour(false, 0, false, TimeSpan.Zero, 0);
+        return token switch
+        {
+            "tok_decline" => behaviour with { Decline = true },
+            "tok_timeout" => behaviour with { LoseFirstAnswer = true },
+            _ when Number(token, "tok_capture_fail_") is { } n => behaviour with { CaptureFailures = n },
+            _ when Number(token, "tok_fail_") is { } n => behaviour with { AuthorizeFailures = n },
+            _ when Number(token, "tok_slow_") is { } ms => behaviour with { AuthorizeDelay = TimeSpan.FromMilliseconds(Math.Min(ms, 60_000)) },
+            _ => behaviour,
+        };
+    }
+
+    private static int? Number(string token, string prefix) =>
+        token.StartsWith(prefix, StringComparison.Ordinal)
+        && int.TryParse(token.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : null;
+}
+
+/// <summary>
+/// A deterministic stand-in for a payment provider, for local runs and tests. Its ledger is in PostgreSQL
+/// (schema psp_simulator) because a real provider outlives our silos: a retry after a crash must find the
+/// first answer under its idempotency key, on any silo.
+/// </summary>
+public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time) : IPaymentGateway
+{
+    public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
+    {
+        if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
+        var behaviour = SimulatedBehaviour.Parse(paymentToken);
+        if (behaviour.AuthorizeFailures > 0 && await CountFailureAsync(idempotencyKey, behaviour.AuthorizeFailures, cancellationToken))
+        {
+            throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
+        }
+
+        if (behaviour.AuthorizeDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(behaviour.AuthorizeDelay, time, cancellationToken);
+        }
+
+        var result = behaviour.Decline
+            ? new GatewayResult(GatewayOutcome.Declined, NewReference(), "Card declined (simulated).")
+            : new GatewayResult(GatewayOutcome.Approved, NewReference(), null);
+        var (stored, isNew) = await RecordAsync(idempotencyKey, "authorize", result, amount, paymentToken, cancellationToken);
+        if (behaviour.LoseFirstAnswer && isNew)
+        {
+            throw new PaymentGatewayTimeoutException("The payment provider did not answer in time (simulated; the authorization went through).");
+        }
+
+        return stored;
+    }
+
+    public async Task<GatewayResult> CaptureAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
+    {
+        if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
+        var token = await AuthorizationTokenAsync(providerReference, cancellationToken);
+        if (token is null)
+        {
+            return new GatewayResult(GatewayOutcome.Declined, providerReference, "No such authorization.");
+        }
+
+        var behaviour = SimulatedBehaviour.Parse(token);
+        if (behaviour.CaptureFailures > 0 && await CountFailureAsync(idempotencyKey, behaviour.CaptureFailures, cancellationToken))
+        {
+            throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
+        }
+
+        var result = await HasAsync(providerReference, "void", cancellationToken)
+            ? new GatewayResult(GatewayOutcome.Declined, providerReference, "The authorization was voided.")
+            : await HasAsync(providerReference, "capture", cancellationToken)
+                ? new GatewayResult(GatewayOutcome.Declined, providerReference, "Already captured.")
+                : new GatewayResult(GatewayOutcome.Approved, providerReference, null);
+        return (await RecordAsync(idempotencyKey, "capture", result, amount, token, cancellationToken)).Result;
+    }
+
+    public async Task<GatewayResult> VoidAsync(string idempotencyKey, string providerReference, CancellationToken cancellationToken)
+    {
+        if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
+        var token = await AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
+        var result = await HasAsync(providerReference, "capture", cancellationToken)
+            ? new GatewayResult(GatewayOutcome.Declined, providerReference, "Already captured; refund instead.")
+            : new GatewayResult(GatewayOutcome.Approved, providerReference, null);
+        return (await RecordAsync(idempotencyKey, "void", result, Money.Zero("XXX"), token, cancellationToken)).Result;
+    }
+
+    public async Task<GatewayResult> RefundAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
+    {
+        if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
+        {
+            return earlier;
+        }
+
+        var token = await AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
+        var result = await HasAsync(providerReference, "capture", cancellationToken)
+            ? new GatewayResult(GatewayOutcome.Approved, providerReference, null)
+            : new GatewayResult(GatewayOutcome.Declined, providerReference, "Nothing was captured.");
+        return (await RecordAsync(idempotencyKey, "refund", result, amount, token, cancellationToken)).Result;
+    }
+
+    public async Task<GatewayResult?> LookupAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("select outcome, payment_ref, reason from psp_simulator.operations where idempotency_key = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new GatewayResult(
+            reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined,
+            reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    private static string NewReference() => $"sim_{Guid.NewGuid():N}";
+
+    /// <summary>Counts one more failed attempt under the key; true while the count is within the failures to simulate.</summary>
+    private async Task<bool> CountFailureAsync(string idempotencyKey, int failures, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            insert into psp_simulator.attempts (idempotency_key, failures) values ($1, 1)
+            on conflict (idempotency_key) do update set failures = psp_simulator.attempts.failures + 1
+            returning failures
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
+        var count = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return count <= failures;
+    }
+
+    private async Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "select payment_token from psp_simulator.operations where payment_ref = $1 and operation = 'authorize' and outcome = 'approved'");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    private async Task<bool> HasAsync(string providerReference, string operation, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "select exists (select 1 from psp_simulator.operations where payment_ref = $1 and operation = $2 and outcome = 'approved')");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operation });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Records a result under its key; when a concurrent request with the same key won, returns that one instead.</summary>
+    private async Task<(GatewayResult Result, bool IsNew)> RecordAsync(
+        string idempotencyKey, string operation, GatewayResult result, Money amount, string paymentToken, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            on conflict (idempotency_key) do nothing
+            returning 1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operation });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = result.ProviderReference });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = paymentToken });
+        command.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = amount.Amount });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = amount.Currency });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = result.Outcome == GatewayOutcome.Approved ? "approved" : "declined" });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)result.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        if (await command.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            return (result, true);
+        }
+
+        return (await LookupAsync(idempotencyKey, cancellationToken) ?? result, false);
+    }
+}

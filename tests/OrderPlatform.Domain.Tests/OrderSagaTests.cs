@@ -1,0 +1,224 @@
+using OrderPlatform.Domain.Checkout;
+using OrderPlatform.Domain.Orders;
+
+namespace OrderPlatform.Domain.Tests;
+
+public class OrderSagaTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Guid OrderId = Guid.Parse("00000000-0000-0000-0000-000000000042");
+    private static readonly SagaPolicy Policy = new(TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
+
+    private static readonly SagaStep Place = new(SagaStepKind.PlaceOrder);
+    private static readonly SagaStep ReserveA = new(SagaStepKind.ReserveStock, "A");
+    private static readonly SagaStep ReserveB = new(SagaStepKind.ReserveStock, "B");
+    private static readonly SagaStep Authorize = new(SagaStepKind.AuthorizePayment);
+    private static readonly SagaStep Confirm = new(SagaStepKind.ConfirmOrder);
+    private static readonly SagaStep Capture = new(SagaStepKind.CapturePayment);
+
+    private static OrderSaga Started() =>
+        Apply(OrderSaga.Initial, OrderSaga.Initial.Begin(OrderId, "c", [new OrderLine("A", 1, 5m), new OrderLine("B", 2, 1m), new OrderLine("A", 2, 5m)], "EUR", "tok", T0, Policy));
+
+    private static OrderSaga Apply(OrderSaga saga, IEnumerable<SagaEvent> events) => events.Aggregate(saga, (s, e) => s.Apply(e));
+
+    /// <summary>Plays the saga as the grain would, answering each step with <paramref name="answer"/>.</summary>
+    private static (OrderSaga Saga, List<SagaStep> Ran) Drive(OrderSaga saga, Func<SagaStep, int, StepResult> answer, DateTimeOffset? at = null)
+    {
+        var now = at ?? T0;
+        var ran = new List<SagaStep>();
+        for (var i = 0; i < 200; i++)
+        {
+            switch (saga.Decide(now))
+            {
+                case SagaDecision.Idle:
+                    return (saga, ran);
+                case SagaDecision.Record r:
+                    saga = Apply(saga, r.Events);
+                    break;
+                case SagaDecision.Wait w:
+                    now = w.Until;
+                    break;
+                case SagaDecision.Run run:
+                    ran.Add(run.Step);
+                    saga = Apply(saga, [new SagaStepStarted(run.Step, run.Attempt, now)]);
+                    saga = Apply(saga, saga.RecordResult(run.Step, run.Attempt, answer(run.Step, run.Attempt), now, Policy, 0.5));
+                    break;
+            }
+        }
+
+        throw new InvalidOperationException("The saga did not finish in 200 decisions.");
+    }
+
+    [Fact]
+    public void Happy_path_runs_every_step_in_order_with_lines_of_one_sku_reserved_together()
+    {
+        var (saga, ran) = Drive(Started(), (_, _) => StepResult.Succeeded());
+
+        Assert.Equal(
+            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "AuthorizePayment", "ConfirmOrder", "CapturePayment", "CommitStock:A", "CommitStock:B", "CompleteOrder"],
+            ran.Select(s => s.ToString()));
+        Assert.Equal(SagaPhase.Finished, saga.Phase);
+        Assert.Equal(SagaOutcome.Completed, saga.Outcome);
+        Assert.Equal(new StockLine("A", 3), saga.StockLines[0]);
+    }
+
+    [Fact]
+    public void Out_of_stock_releases_what_was_started_in_reverse_and_rejects_the_order()
+    {
+        var (saga, ran) = Drive(Started(), (step, _) => step == ReserveB ? StepResult.Refused("requested 2, available 0") : StepResult.Succeeded());
+
+        Assert.Equal(
+            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "ReleaseStock:B", "ReleaseStock:A", "RejectOrder"],
+            ran.Select(s => s.ToString()));
+        Assert.Equal(SagaOutcome.Rejected, saga.Outcome);
+        Assert.Contains("Out of stock for B", saga.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_declined_payment_voids_releases_stock_and_cancels_the_order()
+    {
+        var (saga, ran) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Refused("card declined") : StepResult.Succeeded());
+
+        Assert.Equal(
+            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "AuthorizePayment", "VoidPayment", "ReleaseStock:B", "ReleaseStock:A", "CancelOrder"],
+            ran.Select(s => s.ToString()));
+        Assert.Equal(SagaOutcome.Cancelled, saga.Outcome);
+        Assert.DoesNotContain(Capture, ran);
+    }
+
+    [Fact]
+    public void Transient_failures_are_retried_with_growing_backoff_under_the_same_step()
+    {
+        var attempts = new List<int>();
+        var (saga, ran) = Drive(Started(), (step, attempt) =>
+        {
+            if (step != Authorize)
+            {
+                return StepResult.Succeeded();
+            }
+
+            attempts.Add(attempt);
+            return attempt <= 3 ? StepResult.Transient("provider unavailable") : StepResult.Succeeded();
+        });
+
+        Assert.Equal([1, 2, 3, 4], attempts);
+        Assert.Equal(SagaOutcome.Completed, saga.Outcome);
+        Assert.Equal(4, saga.Steps[Authorize].Attempts);
+        Assert.Equal(4, ran.Count(s => s == Authorize));
+    }
+
+    [Fact]
+    public void Backoff_doubles_per_attempt_and_stays_under_the_cap()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(150), Policy.RetryDelay(1, 0.5));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), Policy.RetryDelay(2, 0.5));
+        Assert.Equal(TimeSpan.FromMilliseconds(200), Policy.RetryDelay(1, 1.0));
+        Assert.Equal(TimeSpan.FromSeconds(10), Policy.RetryDelay(30, 1.0));
+        Assert.True(Policy.RetryDelay(30, 0) >= TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void A_step_cut_off_by_a_crash_runs_again_as_the_next_attempt()
+    {
+        var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepSucceeded(Place, 1, null, T0), new SagaStepStarted(ReserveA, 1, T0)]);
+
+        Assert.Equal(new SagaDecision.Run(ReserveA, 2), saga.Decide(T0));
+    }
+
+    [Fact]
+    public void Cancellation_before_capture_compensates_every_started_step_even_one_whose_outcome_is_unknown()
+    {
+        var saga = Apply(Started(),
+        [
+            new SagaStepStarted(Place, 1, T0), new SagaStepSucceeded(Place, 1, null, T0),
+            new SagaStepStarted(ReserveA, 1, T0), new SagaStepSucceeded(ReserveA, 1, null, T0),
+            new SagaStepStarted(ReserveB, 1, T0), new SagaStepSucceeded(ReserveB, 1, null, T0),
+            new SagaStepStarted(Authorize, 1, T0),
+        ]);
+        saga = Apply(saga, saga.RequestCancellation("customer changed their mind", T0));
+
+        var (finished, ran) = Drive(saga, (_, _) => StepResult.Succeeded());
+
+        Assert.Equal(["VoidPayment", "ReleaseStock:B", "ReleaseStock:A", "CancelOrder"], ran.Select(s => s.ToString()));
+        Assert.Equal(SagaOutcome.Cancelled, finished.Outcome);
+        Assert.Equal("customer changed their mind", finished.Reason);
+    }
+
+    [Fact]
+    public void Cancellation_is_refused_once_capture_began_and_after_completion()
+    {
+        var (completed, _) = Drive(Started(), (_, _) => StepResult.Succeeded());
+        Assert.Throws<InvalidTransitionException>(() => completed.RequestCancellation("late", T0));
+
+        var capturing = Apply(Started(), [new SagaStepStarted(Capture, 1, T0)]);
+        Assert.Throws<InvalidTransitionException>(() => capturing.RequestCancellation("late", T0));
+    }
+
+    [Fact]
+    public void A_repeated_cancellation_request_is_a_no_op()
+    {
+        var saga = Started();
+        saga = Apply(saga, saga.RequestCancellation("first", T0));
+
+        Assert.Empty(saga.RequestCancellation("second", T0));
+        var (finished, _) = Drive(saga, (_, _) => StepResult.Succeeded());
+        Assert.Empty(finished.RequestCancellation("again", T0));
+    }
+
+    [Fact]
+    public void Past_the_deadline_before_capture_the_saga_cancels_and_compensates()
+    {
+        var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepSucceeded(Place, 1, null, T0)]);
+
+        var (finished, ran) = Drive(saga, (_, _) => StepResult.Succeeded(), T0 + Policy.Deadline);
+
+        Assert.Equal(["CancelOrder"], ran.Select(s => s.ToString()));
+        Assert.Equal(SagaOutcome.Cancelled, finished.Outcome);
+        Assert.Contains("deadline", finished.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_provider_that_never_recovers_ends_in_cancellation_at_the_deadline_not_in_endless_retries()
+    {
+        var (saga, ran) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Transient("down") : StepResult.Succeeded());
+
+        Assert.Equal(SagaOutcome.Cancelled, saga.Outcome);
+        Assert.Contains(new SagaStep(SagaStepKind.VoidPayment), ran);
+        Assert.DoesNotContain(Confirm, ran);
+    }
+
+    [Fact]
+    public void Compensations_are_retried_until_they_succeed_even_when_refused()
+    {
+        var voidAttempts = 0;
+        var (saga, _) = Drive(Started(), (step, _) => step.Kind switch
+        {
+            SagaStepKind.AuthorizePayment => StepResult.Refused("declined"),
+            SagaStepKind.VoidPayment => ++voidAttempts < 4 ? StepResult.Refused("provider said no") : StepResult.Succeeded(),
+            _ => StepResult.Succeeded(),
+        });
+
+        Assert.Equal(4, voidAttempts);
+        Assert.Equal(SagaOutcome.Cancelled, saga.Outcome);
+    }
+
+    [Fact]
+    public void After_capture_a_refused_step_is_retried_and_never_compensated()
+    {
+        var commitAttempts = 0;
+        var (saga, ran) = Drive(Started(), (step, _) =>
+            step.Kind == SagaStepKind.CommitStock && ++commitAttempts < 3 ? StepResult.Refused("not yet") : StepResult.Succeeded());
+
+        Assert.Equal(SagaOutcome.Completed, saga.Outcome);
+        Assert.DoesNotContain(ran, s => s.Kind is SagaStepKind.VoidPayment or SagaStepKind.ReleaseStock);
+    }
+
+    [Fact]
+    public void Starting_twice_is_a_no_op()
+    {
+        var saga = Started();
+
+        Assert.Empty(saga.Begin(OrderId, "c", [new OrderLine("A", 1, 5m)], "EUR", "tok", T0, Policy));
+        Assert.Equal(T0 + Policy.Deadline, saga.Start!.Deadline);
+    }
+}
