@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using OrderPlatform.Domain;
 
 namespace OrderPlatform.Grains.EventSourcing;
@@ -56,7 +57,7 @@ public static class EventJson
 
     private static JsonSerializerOptions Create()
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
         options.Converters.Add(new JsonStringEnumConverter());
         options.Converters.Add(new MoneyJsonConverter());
         options.MakeReadOnly();

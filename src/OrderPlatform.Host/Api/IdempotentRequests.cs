@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using OrderPlatform.EventStore.Idempotency;
+
+namespace OrderPlatform.Host.Api;
+
+/// <summary>
+/// The outcome of checking a request before anything is written: either a problem to answer with (nothing
+/// stored, the key stays free) or the work to run once the idempotency key is claimed.
+/// </summary>
+public sealed record PreparedRequest(IResult? Problem, Func<CancellationToken, Task<StoredResponse>>? Execute)
+{
+    public static PreparedRequest Reject(IResult problem) => new(problem, null);
+
+    public static PreparedRequest Run(Func<CancellationToken, Task<StoredResponse>> execute) => new(null, execute);
+}
+
+public sealed class IdempotencyOptions
+{
+    /// <summary>Shared with <see cref="IdempotencyStoreOptions"/> (retention and lease).</summary>
+    public const string Section = "Idempotency";
+
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a duplicate waits for the first request with its key to finish before answering 409.</summary>
+    public TimeSpan DuplicateWait { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// Runs every POST under its Idempotency-Key: validate without side effects, claim the key with a unique
+/// insert and the request's hash, run, store the response; a replay with the same request gets the stored
+/// response, the same key with another request gets 422, and concurrent duplicates wait for the first.
+/// </summary>
+public sealed class IdempotentRequests(IdempotencyStore store, IOptions<IdempotencyOptions> options, ILogger<IdempotentRequests> logger)
+{
+    public const string HeaderName = "Idempotency-Key";
+    public const int MaxKeyLength = 200;
+
+    public async Task<IResult> HandleAsync(
+        HttpContext http,
+        int maxBodyBytes,
+        bool bodyRequired,
+        Func<ReadOnlyMemory<byte>, CancellationToken, Task<PreparedRequest>> prepare)
+    {
+        var cancellationToken = http.RequestAborted;
+        if (!TryGetKey(http.Request, out var key))
+        {
+            return Problems.MissingIdempotencyKey();
+        }
+
+        var (body, problem) = await ReadBodyAsync(http.Request, maxBodyBytes, bodyRequired, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var prepared = await prepare(body, cancellationToken);
+        if (prepared.Problem is not null)
+        {
+            return prepared.Problem;
+        }
+
+        var hash = Hash(http.Request, body.Span);
+        var deadline = DateTime.UtcNow + options.Value.DuplicateWait;
+        while (true)
+        {
+            var claim = await store.ClaimAsync(key, hash, cancellationToken);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Mismatch:
+                    return Problems.KeyReusedWithOtherRequest();
+                case ClaimOutcome.Completed:
+                    http.Response.Headers["Idempotent-Replayed"] = "true";
+                    return new StoredResult(claim.Response!);
+                case ClaimOutcome.InProgress when DateTime.UtcNow < deadline:
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                    continue;
+                case ClaimOutcome.InProgress:
+                    http.Response.Headers.RetryAfter = "1";
+                    return Problems.KeyInProgress();
+            }
+
+            StoredResponse response;
+            try
+            {
+                response = await prepared.Execute!(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Nothing worth replaying happened (or the effect is itself idempotent): free the key for a retry.
+                logger.LogWarning(e, "Request under idempotency key {Key} failed; releasing the key.", key);
+                await store.ReleaseAsync(key, CancellationToken.None);
+                http.Response.Headers.RetryAfter = "1";
+                return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
+            }
+
+            await store.CompleteAsync(key, response, CancellationToken.None);
+            return new StoredResult(response);
+        }
+    }
+
+    private static bool TryGetKey(HttpRequest request, out string key)
+    {
+        key = request.Headers[HeaderName].ToString();
+        return request.Headers[HeaderName].Count == 1
+            && key.Length is > 0 and <= MaxKeyLength
+            && key.All(c => c is >= '!' and <= '~');
+    }
+
+    private static async Task<(ReadOnlyMemory<byte> Body, IResult? Problem)> ReadBodyAsync(
+        HttpRequest request, int maxBodyBytes, bool bodyRequired, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBodyBytes)
+        {
+            return (default, Problems.TooLarge(maxBodyBytes));
+        }
+
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+        if (!hasBody)
+        {
+            return bodyRequired ? (default, Problems.Validation("A JSON body is required.")) : (ReadOnlyMemory<byte>.Empty, null);
+        }
+
+        if (!IsJson(request.ContentType))
+        {
+            return (default, Problems.UnsupportedMediaType());
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(Math.Min(maxBodyBytes, 16 * 1024));
+        var stream = request.Body;
+        while (true)
+        {
+            var memory = buffer.GetMemory(4096);
+            var read = await stream.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Advance(read);
+            if (buffer.WrittenCount > maxBodyBytes)
+            {
+                return (default, Problems.TooLarge(maxBodyBytes));
+            }
+        }
+
+        return (buffer.WrittenMemory, null);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null
+        && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase) && media.Type.Equals("application", StringComparison.OrdinalIgnoreCase)));
+
+    private static byte[] Hash(HttpRequest request, ReadOnlySpan<byte> body)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method} {request.Path}\n"));
+        hash.AppendData(body);
+        return hash.GetHashAndReset();
+    }
+
+    private sealed class StoredResult(StoredResponse response) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = response.StatusCode;
+            if (response.Location is not null)
+            {
+                httpContext.Response.Headers.Location = response.Location;
+            }
+
+            if (response.Body is not null)
+            {
+                httpContext.Response.ContentType = response.ContentType ?? "application/json";
+                await httpContext.Response.WriteAsync(response.Body, httpContext.RequestAborted);
+            }
+        }
+    }
+}

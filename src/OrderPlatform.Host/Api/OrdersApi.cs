@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Idempotency;
+using OrderPlatform.Grains;
+using OrderPlatform.Grains.EventSourcing;
+
+namespace OrderPlatform.Host.Api;
+
+public sealed record OrderAccepted(Guid OrderId, string Status, string Location);
+
+public sealed record MoneyView(decimal Amount, string Currency);
+
+public sealed record OrderDetails(
+    Guid OrderId,
+    string Status,
+    string? CustomerId,
+    IReadOnlyList<OrderLineData> Lines,
+    MoneyView? Total,
+    string? Reason,
+    PaymentView? Payment,
+    SagaView Saga);
+
+public static class OrdersApi
+{
+    private const int MaxOrderBodyBytes = 64 * 1024;
+    private const int MaxCancelBodyBytes = 4 * 1024;
+
+    public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/orders").WithTags("Orders");
+
+        group.MapPost("/", PlaceOrderAsync)
+            .WithSummary("Place an order; its saga runs in the background.")
+            .Accepts<PlaceOrderBody>("application/json")
+            .Produces<OrderAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        group.MapGet("/{orderId:guid}", GetOrderAsync)
+            .WithSummary("Status, lines, total, payment and the saga's steps of one order.")
+            .Produces<OrderDetails>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{orderId:guid}/cancel", CancelOrderAsync)
+            .WithSummary("Ask to cancel an order; what was done is compensated.")
+            .Accepts<CancelOrderBody>("application/json")
+            .Produces<OrderAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        return group;
+    }
+
+    private static Task<IResult> PlaceOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
+        requests.HandleAsync(http, MaxOrderBodyBytes, bodyRequired: true, async (raw, cancellationToken) =>
+        {
+            var (body, problem) = OrderRequests.Parse<PlaceOrderBody>(raw);
+            if (problem is not null)
+            {
+                return PreparedRequest.Reject(problem);
+            }
+
+            var errors = OrderRequests.Validate(body!);
+            if (errors.Count > 0)
+            {
+                return PreparedRequest.Reject(Problems.Validation("One or more fields are invalid.", errors));
+            }
+
+            var skus = body!.Lines!.Select(l => l.Sku!).Distinct(StringComparer.Ordinal).ToList();
+            var known = await store.ExistingStreamsAsync([.. skus.Select(StreamIds.Stock)], cancellationToken);
+            var unknown = skus.Where(s => !known.Contains(StreamIds.Stock(s))).ToList();
+            if (unknown.Count > 0)
+            {
+                return PreparedRequest.Reject(Problems.UnknownSkus(unknown));
+            }
+
+            var orderId = OrderRequests.OrderIdFor(http.Request.Headers[IdempotentRequests.HeaderName].ToString());
+            var request = new CheckoutRequest(
+                orderId,
+                body.CustomerId!,
+                [.. body.Lines!.Select(l => new OrderLineData(l.Sku!, (int)l.Quantity!.Value, l.UnitPrice!.Value))],
+                body.Currency!,
+                body.PaymentToken!,
+                Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
+
+            return PreparedRequest.Run(async _ =>
+            {
+                await grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(request);
+                var location = $"/orders/{orderId}";
+                return new StoredResponse(
+                    StatusCodes.Status202Accepted,
+                    "application/json",
+                    location,
+                    JsonSerializer.Serialize(new OrderAccepted(orderId, "Accepted", location), OrderRequests.Json));
+            });
+        });
+
+    private static async Task<IResult> GetOrderAsync(Guid orderId, IGrainFactory grains)
+    {
+        var saga = grains.GetGrain<IOrderSagaGrain>(orderId).GetAsync();
+        var order = grains.GetGrain<IOrderGrain>(orderId).GetAsync();
+        var payment = grains.GetGrain<IPaymentGrain>(orderId).GetAsync();
+        await Task.WhenAll(saga, order, payment);
+        if (saga.Result is not { } sagaView)
+        {
+            return Problems.NotFound($"There is no order {orderId}.");
+        }
+
+        var orderView = order.Result;
+        return TypedResults.Ok(new OrderDetails(
+            orderId,
+            orderView?.Status ?? "Accepted",
+            orderView?.CustomerId,
+            orderView?.Lines ?? [],
+            orderView is null ? null : new MoneyView(orderView.Total, orderView.Currency),
+            orderView?.Reason ?? sagaView.Reason,
+            payment.Result,
+            sagaView));
+    }
+
+    private static Task<IResult> CancelOrderAsync(Guid orderId, HttpContext http, IdempotentRequests requests, IGrainFactory grains) =>
+        requests.HandleAsync(http, MaxCancelBodyBytes, bodyRequired: false, async (raw, _) =>
+        {
+            var reason = "Cancelled by the customer.";
+            if (raw.Length > 0)
+            {
+                var (body, problem) = OrderRequests.Parse<CancelOrderBody>(raw);
+                if (problem is not null)
+                {
+                    return PreparedRequest.Reject(problem);
+                }
+
+                if (body!.Reason is { } given)
+                {
+                    if (given.Length is 0 or > OrderRequests.MaxTextLength)
+                    {
+                        return PreparedRequest.Reject(Problems.Validation($"reason: at most {OrderRequests.MaxTextLength} characters."));
+                    }
+
+                    reason = given;
+                }
+            }
+
+            var saga = grains.GetGrain<IOrderSagaGrain>(orderId);
+            if (await saga.GetAsync() is null)
+            {
+                return PreparedRequest.Reject(Problems.NotFound($"There is no order {orderId}."));
+            }
+
+            return PreparedRequest.Run(async _ =>
+            {
+                var reply = await saga.RequestCancellationAsync(reason);
+                var location = $"/orders/{orderId}";
+                return reply.Status == ReplyStatus.Done
+                    ? new StoredResponse(StatusCodes.Status202Accepted, "application/json", location,
+                        JsonSerializer.Serialize(new OrderAccepted(orderId, "CancellationRequested", location), OrderRequests.Json))
+                    : new StoredResponse(StatusCodes.Status409Conflict, "application/problem+json", null,
+                        JsonSerializer.Serialize(new
+                        {
+                            type = "https://order-platform.example/problems/conflict",
+                            title = "Not possible in the current state.",
+                            status = StatusCodes.Status409Conflict,
+                            detail = reply.Detail,
+                        }, OrderRequests.Json));
+            });
+        });
+}

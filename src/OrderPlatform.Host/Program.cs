@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using Npgsql;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Idempotency;
+using OrderPlatform.EventStore.Migrations;
+using OrderPlatform.EventStore.Sagas;
+using OrderPlatform.Grains.Checkout;
+using OrderPlatform.Grains.Payments;
+using OrderPlatform.Host.Api;
+using OrderPlatform.Host.Hosting;
+using Orleans.Configuration;
+
+var started = Stopwatch.StartNew();
+// Settings files sit next to the binary, wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+var connectionString = builder.Configuration.GetConnectionString("Postgres");
+if (string.IsNullOrWhiteSpace(connectionString))
+{
+    Console.Error.WriteLine("No database configured: set ConnectionStrings__Postgres (or run ./run.sh, which provisions a local PostgreSQL).");
+    return 2;
+}
+
+var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" }.Build();
+builder.Services.AddSingleton(dataSource);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<PostgresEventStore>();
+builder.Services.AddSingleton<SagaIndex>();
+builder.Services.AddSingleton<IdempotencyStore>();
+builder.Services.AddSingleton<IdempotentRequests>();
+builder.Services.AddSingleton<IPaymentGateway, SimulatedPaymentGateway>();
+
+builder.Services.AddOptions<SagaOptions>().BindConfiguration(SagaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<PaymentGatewayOptions>().BindConfiguration(PaymentGatewayOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<OrleansOptions>().BindConfiguration(OrleansOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(IdempotencyOptions.Section).Get<IdempotencyStoreOptions>() ?? new IdempotencyStoreOptions());
+
+var orleans = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+builder.UseOrleans(silo =>
+{
+    silo.Configure<ClusterOptions>(o =>
+    {
+        o.ClusterId = orleans.ClusterId;
+        o.ServiceId = orleans.ServiceId;
+    });
+    silo.ConfigureEndpoints(IPAddress.Parse(orleans.AdvertisedAddress), orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: false);
+    silo.UseAdoNetClustering(o =>
+    {
+        o.Invariant = "Npgsql";
+        o.ConnectionString = connectionString;
+    });
+    silo.UseAdoNetReminderService(o =>
+    {
+        o.Invariant = "Npgsql";
+        o.ConnectionString = connectionString;
+    });
+
+    // Detect a killed silo in seconds rather than the default half minute, so its grains move quickly.
+    silo.Configure<ClusterMembershipOptions>(o =>
+    {
+        o.ProbeTimeout = TimeSpan.FromSeconds(1);
+        o.NumMissedProbesLimit = 2;
+        o.NumVotesForDeathDeclaration = 1;
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+        o.DefunctSiloExpiration = TimeSpan.FromHours(1);
+    });
+
+    // Completed orders should not keep grains in memory.
+    silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(2));
+});
+
+builder.Services.AddHostedService<SagaRecoveryService>();
+builder.Services.AddHostedService<IdempotencyPurgeService>();
+
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = 8 * 1024 * 1024);
+
+// The schema must exist before the silo joins the cluster through the membership table.
+var applied = await new MigrationRunner(dataSource).ApplyAsync();
+
+var app = builder.Build();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
+app.UseStatusCodePages();
+
+app.MapOpenApi();
+app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
+app.MapOrdersApi();
+app.MapInventoryApi();
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrderPlatform");
+    log.LogInformation(
+        "OrderPlatform silo {SiloPort}/{GatewayPort} ready in {Elapsed} ms (migrations applied now: {Applied}); API on {Urls}",
+        orleans.SiloPort, orleans.GatewayPort, started.ElapsedMilliseconds, applied.Count == 0 ? "none" : string.Join(", ", applied), string.Join(", ", app.Urls));
+});
+
+await app.RunAsync();
+return 0;
