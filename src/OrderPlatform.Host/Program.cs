@@ -63,7 +63,8 @@ builder.UseOrleans(silo =>
         o.ProbeTimeout = TimeSpan.FromSeconds(1);
         o.NumMissedProbesLimit = 2;
         o.NumVotesForDeathDeclaration = 1;
-        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        // A joining silo waits for silent rows of killed silos to go stale: a short heartbeat keeps that wait short.
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
         o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
         o.DefunctSiloExpiration = TimeSpan.FromHours(1);
     });

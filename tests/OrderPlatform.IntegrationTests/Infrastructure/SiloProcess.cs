@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Reflection;
+
+namespace OrderPlatform.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One silo host (Orleans silo + REST API) as a separate operating-system process, started from the host's
+/// build output, so a test can kill it with SIGKILL like a chaos script would.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+
+    private SiloProcess(Process process, StreamWriter log, int httpPort, int siloPort, int gatewayPort, string logPath)
+    {
+        _process = process;
+        _log = log;
+        HttpPort = httpPort;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+        LogPath = logPath;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public HttpClient Http { get; }
+
+    public int HttpPort { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    public string LogPath { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public static string HostAssemblyPath
+    {
+        get
+        {
+            var configuration = typeof(SiloProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+            var path = Path.Combine(RepositoryRoot.Path, "src", "OrderPlatform.Host", "bin", configuration, "net10.0", "OrderPlatform.Host.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException("Build the host first (dotnet build OrderPlatform.sln).", path);
+        }
+    }
+
+    /// <summary>Starts a silo and waits until its API answers.</summary>
+    public static async Task<SiloProcess> StartAsync(
+        string connectionString,
+        string clusterId,
+        IReadOnlyDictionary<string, string>? settings = null,
+        (int Http, int Silo, int Gateway)? ports = null)
+    {
+        var (httpPort, siloPort, gatewayPort) = ports ?? (PostgresServer.FreePort(), PostgresServer.FreePort(), PostgresServer.FreePort());
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryRoot.Path,
+        };
+        start.ArgumentList.Add(HostAssemblyPath);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
+        start.Environment["ConnectionStrings__Postgres"] = connectionString;
+        start.Environment["Orleans__ClusterId"] = clusterId;
+        start.Environment["Orleans__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Saga__RetryBaseDelay"] = "00:00:00.050";
+        start.Environment["Saga__RetryMaxDelay"] = "00:00:01";
+        start.Environment["Saga__RecoveryInterval"] = "00:00:01";
+        start.Environment["Saga__StalledAfter"] = "00:00:02";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__OrderPlatform"] = "Information";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var logDirectory = Path.Combine(RepositoryRoot.Path, "TestResults", "silo-logs");
+        Directory.CreateDirectory(logDirectory);
+        var logPath = Path.Combine(logDirectory, $"{clusterId}-{siloPort}-{DateTime.UtcNow:HHmmssfff}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the silo process.");
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var silo = new SiloProcess(process, log, httpPort, siloPort, gatewayPort, logPath);
+        await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+        return silo;
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            log.WriteLine(line);
+        }
+    }
+
+    private async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        using var probe = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The silo process exited with {_process.ExitCode} before it was ready; see {LogPath}.");
+            }
+
+            try
+            {
+                var health = await probe.GetFromJsonAsync<Dictionary<string, string>>("/health");
+                if (health?["status"] == "ok")
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The silo on port {HttpPort} did not answer /health within {timeout}; see {LogPath}.");
+    }
+
+    /// <summary>SIGKILL: no shutdown, no cleanup, like kill -9.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            // A graceful stop lets the silo leave the cluster and keeps later starts quick.
+            try
+            {
+                Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Kill();
+            }
+        }
+
+        Http.Dispose();
+        _process.Dispose();
+        await _log.DisposeAsync();
+    }
+}

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text.Json;
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>The saga's paths end to end: HTTP into a real silo process, events in a real PostgreSQL.</summary>
+public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
+{
+    private readonly Platform _api = fixture.Api;
+
+    private static string NewSku(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
+
+    private Task<long> ProviderOperationsAsync(Guid orderId, string operation) =>
+        _api.ScalarAsync<long>(
+            "select count(*) from psp_simulator.operations where idempotency_key like $1 and operation = $2 and outcome = 'approved'",
+            $"{orderId:N}:%", operation);
+
+    private static string[] StepNames(JsonElement order) =>
+        [.. order.GetProperty("saga").GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetString()!)];
+
+    private static JsonElement Step(JsonElement order, string name) =>
+        order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == name);
+
+    [Fact]
+    public async Task Happy_path_completes_captures_once_and_sells_the_stock()
+    {
+        var sku = NewSku("happy");
+        await _api.RestockAsync(sku, 10);
+
+        var orderId = await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 3, 12.50m));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(37.50m, order.GetProperty("total").GetProperty("amount").GetDecimal());
+        Assert.Equal("Captured", order.GetProperty("payment").GetProperty("status").GetString());
+        Assert.Equal(37.50m, order.GetProperty("payment").GetProperty("netCharged").GetDecimal());
+        Assert.Equal(
+            ["PlaceOrder", $"ReserveStock:{sku}", "AuthorizePayment", "ConfirmOrder", "CapturePayment", $"CommitStock:{sku}", "CompleteOrder"],
+            StepNames(order));
+        Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
+
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal((10, 7, 0, 3), (stock.GetProperty("onHand").GetInt32(), stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32(), stock.GetProperty("sold").GetInt32()));
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "capture"));
+        Assert.Equal(
+            "order.placed,order.confirmed,order.completed",
+            await _api.ScalarAsync<string>("select string_agg(event_type, ',' order by version) from events where stream_id = $1", $"order-{orderId:N}"));
+    }
+
+    [Fact]
+    public async Task Out_of_stock_rejects_the_order_and_leaves_nothing_reserved()
+    {
+        var plenty = NewSku("plenty");
+        var scarce = NewSku("scarce");
+        await _api.RestockAsync(plenty, 10);
+        await _api.RestockAsync(scarce, 2);
+
+        var orderId = await _api.PlaceOrderAsync("tok_approve", Platform.Line(plenty, 4), Platform.Line(scarce, 3));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Rejected", order.GetProperty("status").GetString());
+        Assert.Contains($"Out of stock for {scarce}", order.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        foreach (var (sku, onHand) in new[] { (plenty, 10), (scarce, 2) })
+        {
+            var stock = await _api.GetStockAsync(sku);
+            Assert.Equal(onHand, stock.GetProperty("available").GetInt32());
+            Assert.Equal(0, stock.GetProperty("reserved").GetInt32());
+        }
+
+        Assert.Contains($"ReleaseStock:{plenty}", StepNames(order));
+        Assert.Equal(0, await ProviderOperationsAsync(orderId, "authorize"));
+    }
+
+    [Fact]
+    public async Task Declined_payment_cancels_the_order_releases_stock_and_captures_nothing()
+    {
+        var sku = NewSku("declined");
+        await _api.RestockAsync(sku, 5);
+
+        var orderId = await _api.PlaceOrderAsync("tok_decline", Platform.Line(sku, 2));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Cancelled", order.GetProperty("status").GetString());
+        Assert.StartsWith("Payment declined", order.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Declined", order.GetProperty("payment").GetProperty("status").GetString());
+        Assert.Equal(0m, order.GetProperty("payment").GetProperty("netCharged").GetDecimal());
+        Assert.Equal(5, (await _api.GetStockAsync(sku)).GetProperty("available").GetInt32());
+        Assert.Equal(0, await ProviderOperationsAsync(orderId, "capture"));
+    }
+
+    [Fact]
+    public async Task Cancel_after_authorization_voids_the_payment_and_releases_stock()
+    {
+        var sku = NewSku("cancel");
+        await _api.RestockAsync(sku, 5);
+
+        // The simulated provider takes 1.5 s to authorize: the cancellation arrives while it is in flight.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1500", Platform.Line(sku, 2));
+        await _api.WaitForAsync(orderId, o => StepNames(o).Contains("AuthorizePayment"), "the AuthorizePayment step to start");
+        using (var cancel = await _api.PostJsonAsync($"/orders/{orderId}/cancel", new { reason = "Changed my mind." }, $"cancel-{orderId}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Cancelled", order.GetProperty("status").GetString());
+        Assert.Equal("Changed my mind.", order.GetProperty("reason").GetString());
+        Assert.Equal("Succeeded", Step(order, "AuthorizePayment").GetProperty("status").GetString());
+        Assert.Equal("Voided", order.GetProperty("payment").GetProperty("status").GetString());
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "authorize"));
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "void"));
+        Assert.Equal(0, await ProviderOperationsAsync(orderId, "capture"));
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal((5, 0), (stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32()));
+        Assert.DoesNotContain("ConfirmOrder", StepNames(order));
+    }
+
+    [Fact]
+    public async Task Transient_provider_failures_are_retried_and_the_customer_is_charged_once()
+    {
+        var sku = NewSku("transient");
+        await _api.RestockAsync(sku, 5);
+
+        var orderId = await _api.PlaceOrderAsync("tok_fail_3", Platform.Line(sku, 1, 20m));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(4, Step(order, "AuthorizePayment").GetProperty("attempts").GetInt32());
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "authorize"));
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "capture"));
+        Assert.Equal(20m, order.GetProperty("payment").GetProperty("netCharged").GetDecimal());
+    }
+
+    [Fact]
+    public async Task A_lost_provider_answer_is_looked_up_by_key_and_not_charged_twice()
+    {
+        var sku = NewSku("timeout");
+        await _api.RestockAsync(sku, 5);
+
+        var orderId = await _api.PlaceOrderAsync("tok_timeout", Platform.Line(sku, 1));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.True(Step(order, "AuthorizePayment").GetProperty("attempts").GetInt32() >= 2, "the first attempt's answer was lost, so a second attempt was needed");
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "authorize"));
+        Assert.Equal(1, await ProviderOperationsAsync(orderId, "capture"));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_completed_order_is_a_conflict_and_an_unknown_order_is_not_found()
+    {
+        var sku = NewSku("late-cancel");
+        await _api.RestockAsync(sku, 5);
+        var orderId = await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1));
+        await _api.WaitUntilFinishedAsync(orderId);
+
+        using var late = await _api.PostJsonAsync($"/orders/{orderId}/cancel", new { }, $"cancel-{orderId}");
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Equal("application/problem+json", late.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Completed", (await _api.GetOrderAsync(orderId)).GetProperty("status").GetString());
+
+        using var unknown = await _api.PostJsonAsync($"/orders/{Guid.NewGuid()}/cancel", new { }, $"cancel-{Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var missing = await _api.Http.GetAsync($"/orders/{Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+    }
+}
