@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using OrderPlatform.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>Silo processes killed with SIGKILL and clusters of several silo processes on one database.</summary>
+public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private string _connectionString = "";
+
+    public async Task InitializeAsync() =>
+        _connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("durability");
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task A_saga_cut_off_by_a_killed_silo_finishes_on_a_new_silo_and_its_state_matches_its_events()
+    {
+        var clusterId = $"kill-{Guid.NewGuid():N}"[..16];
+        var first = await SiloProcess.StartAsync(_connectionString, clusterId);
+        var api = new Platform(first.Http, _connectionString);
+        const string sku = "DURABLE-1";
+        await api.RestockAsync(sku, 10);
+
+        // Authorization takes 3 s at the simulated provider, so the silo dies while the saga waits on it.
+        var orderId = await api.PlaceOrderAsync("tok_slow_3000", Platform.Line(sku, 4, 2.5m));
+        await api.WaitForAsync(orderId, o => o.GetProperty("saga").GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"),
+            "the AuthorizePayment step to start");
+        first.Kill();
+        var killedAt = Stopwatch.StartNew();
+
+        // Same ports, as a restarted process would have them.
+        await using var second = await SiloProcess.StartAsync(_connectionString, clusterId, ports: (first.HttpPort, first.SiloPort, first.GatewayPort));
+        await first.DisposeAsync();
+        api = new Platform(second.Http, _connectionString);
+        var order = await api.WaitUntilFinishedAsync(orderId, TimeSpan.FromSeconds(60));
+        output.WriteLine($"Order finished {killedAt.ElapsedMilliseconds} ms after the kill.");
+
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        var authorize = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "AuthorizePayment");
+        Assert.True(authorize.GetProperty("attempts").GetInt32() >= 2, "the attempt cut off by the kill is retried");
+
+        // The state the API reports is the fold of the stored events.
+        Assert.Equal("order.completed", await api.ScalarAsync<string>(
+            "select event_type from events where stream_id = $1 order by version desc limit 1", $"order-{orderId:N}"));
+        var stock = await api.GetStockAsync(sku);
+        var fromEvents = await api.ScalarAsync<string>(
+            """
+            select concat_ws(',',
+                sum((data->>'quantity')::int) filter (where event_type = 'stock.restocked'),
+                sum((data->>'quantity')::int) filter (where event_type = 'stock.committed'))
+            from events where stream_id = $1
+            """, $"stock-{sku}");
+        Assert.Equal($"{stock.GetProperty("onHand").GetInt32()},{stock.GetProperty("sold").GetInt32()}", fromEvents);
+        Assert.Equal((10, 6, 0, 4), (stock.GetProperty("onHand").GetInt32(), stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32(), stock.GetProperty("sold").GetInt32()));
+
+        // Charged once, and every stream is gap-free.
+        Assert.Equal(1L, await api.ScalarAsync<long>(
+            "select count(*) from psp_simulator.operations where idempotency_key like $1 and operation = 'capture'", $"{orderId:N}:%"));
+        Assert.Equal(0L, await api.ScalarAsync<long>(
+            "select count(*) from (select stream_id from events group by stream_id having max(version) <> count(*) or min(version) <> 1) gaps"));
+    }
+
+    [Fact]
+    public async Task Two_silo_processes_form_one_cluster_through_the_membership_table()
+    {
+        var clusterId = $"pair-{Guid.NewGuid():N}"[..16];
+        await using var a = await SiloProcess.StartAsync(_connectionString, clusterId);
+        await using var b = await SiloProcess.StartAsync(_connectionString, clusterId);
+        var viaA = new Platform(a.Http, _connectionString);
+        var viaB = new Platform(b.Http, _connectionString);
+
+        await WaitForActiveSilosAsync(viaA, clusterId, 2);
+
+        // Orders through either silo reach the same grains.
+        await viaA.RestockAsync("PAIR-1", 10);
+        var orderId = await viaB.PlaceOrderAsync("tok_approve", Platform.Line("PAIR-1", 1));
+        var order = await viaA.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(9, (await viaB.GetStockAsync("PAIR-1")).GetProperty("available").GetInt32());
+    }
+
+    private static async Task WaitForActiveSilosAsync(Platform api, string clusterId, int expected)
+    {
+        var clock = Stopwatch.StartNew();
+        long active = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            // Status 3 is Orleans' SiloStatus.Active.
+            active = await api.ScalarAsync<long>("select count(*) from orleans_membership where deployment_id = $1 and status = 3", clusterId);
+            if (active == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Expected {expected} active silos in cluster {clusterId}, saw {active}.");
+    }
+}

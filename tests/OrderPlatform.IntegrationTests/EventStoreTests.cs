@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Time.Testing;
+using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Idempotency;
+using OrderPlatform.EventStore.Migrations;
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>The store's guarantees against a real PostgreSQL: optimistic concurrency, the outbox, migrations, idempotency records.</summary>
+public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+
+    private static EventToAppend Event(string type = "test.happened") => new(Guid.NewGuid(), type, 1, """{"n":1}""", "{}");
+
+    [Fact]
+    public async Task Two_writers_at_the_same_version_one_wins_the_other_reloads_and_appends_after_it()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var stream = $"test-{Guid.NewGuid():N}";
+        await store.AppendAsync(stream, "test", 0, [Event()]);
+
+        // Both writers loaded version 1 and decide at once.
+        var results = await Task.WhenAll(
+            Attempt(() => store.AppendAsync(stream, "test", 1, [Event("test.by-a")])),
+            Attempt(() => store.AppendAsync(stream, "test", 1, [Event("test.by-b")])));
+
+        Assert.Single(results, r => r is null);
+        var conflict = Assert.IsType<ConcurrencyConflictException>(Assert.Single(results, r => r is not null));
+        Assert.Equal(1, conflict.ExpectedVersion);
+
+        // The loser reloads, sees the winner's event, and appends after it: nothing is overwritten.
+        var reloaded = await store.ReadStreamAsync(stream);
+        Assert.Equal([1, 2], reloaded.Select(e => e.Version));
+        var winner = reloaded[1].EventType;
+        Assert.Equal(3, await store.AppendAsync(stream, "test", reloaded[^1].Version, [Event("test.after-reload")]));
+        var final = await store.ReadStreamAsync(stream);
+        Assert.Equal([1, 2, 3], final.Select(e => e.Version));
+        Assert.Equal(winner, final[1].EventType);
+    }
+
+    [Fact]
+    public async Task A_stale_writer_far_behind_is_refused_and_the_stream_keeps_no_gap_or_duplicate()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var stream = $"test-{Guid.NewGuid():N}";
+        await store.AppendAsync(stream, "test", 0, [Event(), Event(), Event()]);
+
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(stream, "test", 1, [Event(), Event()]));
+
+        var events = await store.ReadStreamAsync(stream);
+        Assert.Equal([1, 2, 3], events.Select(e => e.Version));
+    }
+
+    [Fact]
+    public async Task Events_and_their_outbox_rows_commit_together_or_not_at_all()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var stream = $"test-{Guid.NewGuid():N}";
+        var duplicateId = Guid.NewGuid();
+        await store.AppendAsync(stream, "test", 0, [new EventToAppend(duplicateId, "t", 1, "{}", "{}")]);
+
+        // The second event reuses an event id: the whole append fails, leaving neither events nor outbox rows.
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            store.AppendAsync(stream, "test", 1, [Event(), new EventToAppend(duplicateId, "t", 1, "{}", "{}")]));
+
+        await using var command = db.DataSource.CreateCommand("select (select count(*) from events where stream_id = $1), (select count(*) from outbox where stream_id = $1)");
+        command.Parameters.AddWithValue(stream);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((1L, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    [Fact]
+    public async Task Migrations_are_recorded_and_applying_them_again_changes_nothing()
+    {
+        Assert.Equal(MigrationRunner.Embedded().Select(m => m.Version), db.AppliedAtStart);
+        Assert.Empty(await new MigrationRunner(db.DataSource).ApplyAsync());
+
+        await using var command = db.DataSource.CreateCommand("select count(*) from schema_migrations");
+        Assert.Equal((long)MigrationRunner.Embedded().Count, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Idempotency_keys_are_claimed_once_replayed_and_purged_after_retention()
+    {
+        var options = new IdempotencyStoreOptions { Retention = TimeSpan.FromHours(24), Lease = TimeSpan.FromSeconds(30) };
+        var store = new IdempotencyStore(db.DataSource, _time, options);
+        var key = $"key-{Guid.NewGuid()}";
+        byte[] hash = [1, 2, 3];
+
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, hash)).Outcome);
+        Assert.Equal(ClaimOutcome.InProgress, (await store.ClaimAsync(key, hash)).Outcome);
+        Assert.Equal(ClaimOutcome.Mismatch, (await store.ClaimAsync(key, [9])).Outcome);
+
+        await store.CompleteAsync(key, new StoredResponse(202, "application/json", "/orders/1", "{}"));
+        var replay = await store.ClaimAsync(key, hash);
+        Assert.Equal(ClaimOutcome.Completed, replay.Outcome);
+        Assert.Equal(new StoredResponse(202, "application/json", "/orders/1", "{}"), replay.Response);
+
+        _time.Advance(TimeSpan.FromHours(23));
+        Assert.Equal(0, await store.PurgeExpiredAsync());
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.True(await store.PurgeExpiredAsync() >= 1);
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, [9])).Outcome);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_holder_died_can_be_taken_over_after_its_lease_by_the_same_request_only()
+    {
+        var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions { Lease = TimeSpan.FromSeconds(30) });
+        var key = $"key-{Guid.NewGuid()}";
+
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, [1])).Outcome);
+        _time.Advance(TimeSpan.FromSeconds(31));
+
+        Assert.Equal(ClaimOutcome.Mismatch, (await store.ClaimAsync(key, [2])).Outcome);
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, [1])).Outcome);
+    }
+
+    [Fact]
+    public async Task Concurrent_claims_of_one_key_have_exactly_one_winner()
+    {
+        var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions());
+        var key = $"key-{Guid.NewGuid()}";
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.ClaimAsync(key, [7])));
+
+        Assert.Single(outcomes, o => o.Outcome == ClaimOutcome.Claimed);
+        Assert.All(outcomes.Where(o => o.Outcome != ClaimOutcome.Claimed), o => Assert.Equal(ClaimOutcome.InProgress, o.Outcome));
+    }
+
+    private static async Task<Exception?> Attempt(Func<Task> append)
+    {
+        try
+        {
+            await append();
+            return null;
+        }
+        catch (ConcurrencyConflictException e)
+        {
+            return e;
+        }
+    }
+}
