@@ -9,6 +9,7 @@ using OrderPlatform.Grains.Checkout;
 using OrderPlatform.Grains.Payments;
 using OrderPlatform.Host.Api;
 using OrderPlatform.Host.Hosting;
+using OrderPlatform.Relay;
 using Orleans.Configuration;
 
 var started = Stopwatch.StartNew();
@@ -73,6 +74,11 @@ builder.UseOrleans(silo =>
     silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(2));
 });
 
+builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<RelayMetrics>();
+builder.Services.AddHostedService<OutboxRelay>();
+
 builder.Services.AddHostedService<SagaRecoveryService>();
 builder.Services.AddHostedService<IdempotencyPurgeService>();
 
@@ -93,6 +99,14 @@ app.UseStatusCodePages();
 
 app.MapOpenApi();
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
+app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IOptions<KafkaOptions> kafka) => TypedResults.Ok(new
+{
+    enabled = !string.IsNullOrWhiteSpace(kafka.Value.BootstrapServers),
+    backlog = relay.Backlog,
+    oldestUnpublishedAgeSeconds = relay.OldestUnpublishedAgeSeconds,
+    sharesHeld = relay.SharesHeld,
+    publishedBySilo = relay.PublishedTotal,
+})).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, and this silo's share of the relay.");
 app.MapOrdersApi();
 app.MapInventoryApi();
 

@@ -87,7 +87,14 @@ public sealed record OrderSaga
     }
 
     public IReadOnlyList<SagaEvent> Begin(
-        Guid orderId, string customerId, IReadOnlyList<OrderLine> lines, string currency, string paymentToken, DateTimeOffset now, SagaPolicy policy)
+        Guid orderId,
+        string customerId,
+        IReadOnlyList<OrderLine> lines,
+        string currency,
+        string paymentToken,
+        DateTimeOffset now,
+        SagaPolicy policy,
+        string? correlationId = null)
     {
         if (Phase != SagaPhase.NotStarted)
         {
@@ -99,7 +106,7 @@ public sealed record OrderSaga
             throw new DomainException("An order needs at least one line.");
         }
 
-        return [new SagaStarted(orderId, customerId, lines, currency, paymentToken, now, now + policy.Deadline)];
+        return [new SagaStarted(orderId, customerId, lines, currency, paymentToken, now, now + policy.Deadline, correlationId)];
     }
 
     public IReadOnlyList<SagaEvent> RequestCancellation(string reason, DateTimeOffset now)

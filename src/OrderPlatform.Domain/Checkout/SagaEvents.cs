@@ -45,7 +45,8 @@ public sealed record SagaStarted(
     string Currency,
     string PaymentToken,
     DateTimeOffset StartedAt,
-    DateTimeOffset Deadline) : SagaEvent;
+    DateTimeOffset Deadline,
+    string? CorrelationId = null) : SagaEvent;
 
 public sealed record SagaStepStarted(SagaStep Step, int Attempt, DateTimeOffset StartedAt) : SagaEvent;
 

@@ -21,6 +21,14 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         select global_position, stream_id, version, $9, $8 from appended
         """;
 
+    // Streams that are internal bookkeeping (the saga's step log) are stored but not announced in the outbox.
+    private const string AppendUnpublishedSql = """
+        insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
+        select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
+        from unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
+             with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
+        """;
+
     public NpgsqlDataSource DataSource => dataSource;
 
     public async Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, int afterVersion = 0, CancellationToken cancellationToken = default)
@@ -54,6 +62,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     /// <summary>
     /// Appends <paramref name="events"/> after <paramref name="expectedVersion"/> and returns the new version.
     /// <paramref name="alongside"/> are further statements committed in the same transaction (for example the saga index).
+    /// Unless <paramref name="publish"/> is false, every event gets an outbox row in the same transaction.
     /// </summary>
     /// <exception cref="ConcurrencyConflictException">Another writer appended first.</exception>
     public async Task<int> AppendAsync(
@@ -62,6 +71,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         int expectedVersion,
         IReadOnlyList<EventToAppend> events,
         IReadOnlyList<NpgsqlBatchCommand>? alongside = null,
+        bool publish = true,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -70,7 +80,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             return expectedVersion;
         }
 
-        var append = new NpgsqlBatchCommand(AppendSql);
+        var append = new NpgsqlBatchCommand(publish ? AppendSql : AppendUnpublishedSql);
         append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
         append.Parameters.Add(new NpgsqlParameter<int> { TypedValue = expectedVersion });
         append.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. events.Select(e => e.EventId)] });
@@ -79,7 +89,10 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Data)] });
         append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Metadata)] });
         append.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = aggregateType });
+        if (publish)
+        {
+            append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = aggregateType });
+        }
 
         // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit together.
         await using var batch = dataSource.CreateBatch();

@@ -29,7 +29,6 @@ public sealed class OrderSagaGrain(
     private Task? _run;
     private IGrainTimer? _wakeUp;
     private bool _backstopRegistered;
-    private string? _correlationId;
 
     private Guid OrderId => this.GetPrimaryKey();
 
@@ -40,6 +39,9 @@ public sealed class OrderSagaGrain(
     protected override OrderSaga InitialState => OrderSaga.Initial;
 
     protected override OrderSaga Apply(OrderSaga state, SagaEvent recorded) => state.Apply(recorded);
+
+    /// <summary>The step log is the saga's own bookkeeping, not a public contract: it stays out of the outbox.</summary>
+    protected override bool Published => false;
 
     protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
     {
@@ -55,7 +57,6 @@ public sealed class OrderSagaGrain(
 
     public async Task<SagaView> StartAsync(CheckoutRequest request)
     {
-        _correlationId = request.CorrelationId;
         await HandleAsync("start", saga => saga.Begin(
             request.OrderId,
             request.CustomerId,
@@ -63,7 +64,8 @@ public sealed class OrderSagaGrain(
             request.Currency,
             request.PaymentToken,
             Time.GetUtcNow(),
-            _policy), request.CorrelationId);
+            _policy,
+            request.CorrelationId), request.CorrelationId);
         EnsureRunning();
         return ToView();
     }
@@ -121,6 +123,12 @@ public sealed class OrderSagaGrain(
 
     private async Task RunAsync()
     {
+        // Every event the steps cause carries the correlation id of the request that placed the order.
+        if (State.Start?.CorrelationId is { } correlationId)
+        {
+            RequestContext.Set(CorrelationKey, correlationId);
+        }
+
         try
         {
             while (true)
@@ -193,7 +201,7 @@ public sealed class OrderSagaGrain(
         return step.Kind switch
         {
             SagaStepKind.PlaceOrder => order.PlaceAsync(commandId, new CheckoutRequest(
-                OrderId, start.CustomerId, [.. start.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))], start.Currency, start.PaymentToken, _correlationId)),
+                OrderId, start.CustomerId, [.. start.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))], start.Currency, start.PaymentToken, start.CorrelationId)),
             SagaStepKind.ReserveStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).ReserveAsync(commandId, OrderId, quantity),
             SagaStepKind.AuthorizePayment => payment.AuthorizeAsync(commandId, Total(start), start.Currency, start.PaymentToken),
             SagaStepKind.ConfirmOrder => order.ConfirmAsync(commandId),

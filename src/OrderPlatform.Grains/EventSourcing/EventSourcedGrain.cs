@@ -13,6 +13,9 @@ namespace OrderPlatform.Grains.EventSourcing;
 public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store, EventTypeRegistry<TEvent> registry, TimeProvider time) : Grain
     where TEvent : class
 {
+    /// <summary>The request context entry that carries the correlation id through grain calls.</summary>
+    public const string CorrelationKey = "correlation-id";
+
     private const int MaxConflictRetries = 5;
 
     // Only one decide-and-append at a time, even when an interleaving call or a background saga run overlaps an await.
@@ -32,6 +35,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     protected abstract TState InitialState { get; }
 
     protected abstract TState Apply(TState state, TEvent recorded);
+
+    /// <summary>Whether appended events are announced through the outbox (and so reach Kafka).</summary>
+    protected virtual bool Published => true;
 
     /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
     protected virtual IReadOnlyList<NpgsqlBatchCommand> Alongside(TState stateAfter) => [];
@@ -107,6 +113,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events)
     {
+        correlationId ??= RequestContext.Get(CorrelationKey) as string;
         var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
         var toAppend = new List<EventToAppend>(events.Count);
         var next = State;
@@ -117,7 +124,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             next = Apply(next, @event);
         }
 
-        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, Alongside(next));
+        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, Alongside(next), Published);
         State = next;
         if (commandId is not null)
         {

@@ -1,0 +1,25 @@
+namespace OrderPlatform.Contracts;
+
+/// <summary>Topic names (configuration section "Kafka:Topics"); one topic per aggregate type.</summary>
+public sealed class KafkaTopics
+{
+    public string Orders { get; set; } = "orderplatform.orders";
+
+    public string Inventory { get; set; } = "orderplatform.inventory";
+
+    public string Payments { get; set; } = "orderplatform.payments";
+
+    /// <summary>Where a consumer parks messages it could not apply, with the reason in the headers.</summary>
+    public string DeadLetter { get; set; } = "orderplatform.deadletter";
+
+    /// <summary>The topic of an aggregate type as stored in the outbox (order, stock, payment).</summary>
+    public string ForAggregate(string aggregateType) => aggregateType switch
+    {
+        "order" => Orders,
+        "stock" => Inventory,
+        "payment" => Payments,
+        _ => throw new ArgumentOutOfRangeException(nameof(aggregateType), aggregateType, "No topic for this aggregate type."),
+    };
+
+    public IReadOnlyList<string> EventTopics => [Orders, Inventory, Payments];
+}

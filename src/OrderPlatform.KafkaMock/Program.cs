@@ -1,0 +1,3 @@
+using OrderPlatform.KafkaMock.Command;
+
+return MockClusterCommand.Run(args);

@@ -1,0 +1,54 @@
+using System.Diagnostics.Metrics;
+
+namespace OrderPlatform.Relay;
+
+/// <summary>What an operator watches: how much is waiting, how old the oldest is, how fast rows leave.</summary>
+public sealed class RelayMetrics : IDisposable
+{
+    public const string MeterName = "OrderPlatform.Relay";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _published;
+    private readonly Histogram<double> _lag;
+    private long _backlog;
+    private double _oldestAgeSeconds;
+    private int _sharesHeld;
+    private long _publishedTotal;
+
+    public RelayMetrics()
+    {
+        _published = _meter.CreateCounter<long>("orderplatform.relay.published", "{event}", "Events published and acknowledged by the broker.");
+        _lag = _meter.CreateHistogram<double>("orderplatform.relay.publish_lag", "ms", "From the event's commit to the broker's acknowledgement.");
+        _meter.CreateObservableGauge("orderplatform.relay.backlog", () => Interlocked.Read(ref _backlog), "{event}", "Outbox rows not yet published.");
+        _meter.CreateObservableGauge("orderplatform.relay.oldest_unpublished_age", () => Volatile.Read(ref _oldestAgeSeconds), "s", "Age of the oldest unpublished outbox row.");
+        _meter.CreateObservableGauge("orderplatform.relay.shares_held", () => Volatile.Read(ref _sharesHeld), "{share}", "Outbox shares this silo publishes.");
+    }
+
+    public long Backlog => Interlocked.Read(ref _backlog);
+
+    public double OldestUnpublishedAgeSeconds => Volatile.Read(ref _oldestAgeSeconds);
+
+    public int SharesHeld => Volatile.Read(ref _sharesHeld);
+
+    public long PublishedTotal => Interlocked.Read(ref _publishedTotal);
+
+    public void Published(int count, IEnumerable<double> lagsMs)
+    {
+        _published.Add(count);
+        Interlocked.Add(ref _publishedTotal, count);
+        foreach (var lag in lagsMs)
+        {
+            _lag.Record(lag);
+        }
+    }
+
+    public void Observed(long backlog, double oldestAgeSeconds)
+    {
+        Interlocked.Exchange(ref _backlog, backlog);
+        Volatile.Write(ref _oldestAgeSeconds, oldestAgeSeconds);
+    }
+
+    public void Holding(int shares) => Volatile.Write(ref _sharesHeld, shares);
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+using OrderPlatform.Contracts;
+
+namespace OrderPlatform.Relay;
+
+/// <summary>Section "Kafka": where the platform publishes and how its topics are created.</summary>
+public sealed class KafkaOptions
+{
+    public const string Section = "Kafka";
+
+    /// <summary>Comma-separated host:port list. Empty disables the relay (the outbox then only fills up).</summary>
+    public string? BootstrapServers { get; set; }
+
+    public KafkaTopics Topics { get; set; } = new();
+
+    /// <summary>Partitions of each topic created at start-up when missing.</summary>
+    [Range(1, 1000)]
+    public int TopicPartitions { get; set; } = 6;
+
+    /// <summary>1 for a single broker or the test cluster; 3 in production.</summary>
+    [Range(1, 10)]
+    public short ReplicationFactor { get; set; } = 1;
+
+    public string ClientId { get; set; } = "orderplatform";
+}
+
+/// <summary>Section "Relay".</summary>
+public sealed class RelayOptions
+{
+    public const string Section = "Relay";
+
+    /// <summary>
+    /// The outbox is split by stream into this many shares; each share is published by one relay at a time
+    /// (a PostgreSQL advisory lock), so one stream's events never leave out of order. Must be the same on every silo.
+    /// </summary>
+    [Range(1, 256)]
+    public int Shares { get; set; } = 8;
+
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Fallback polling when no notification arrives (and how often shares are rebalanced).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Published rows are deleted after this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long one produce request waits for a broker's answer before librdkafka retries it (a broker that went silent).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a batch may wait for the broker's acknowledgements before it is retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}
