@@ -12,13 +12,13 @@ public sealed class KafkaTopics
     /// <summary>Where a consumer parks messages it could not apply, with the reason in the headers.</summary>
     public string DeadLetter { get; set; } = "orderplatform.deadletter";
 
-    /// <summary>The topic of an aggregate type as stored in the outbox (order, stock, payment).</summary>
-    public string ForAggregate(string aggregateType) => aggregateType switch
+    /// <summary>The topic of an aggregate type as stored in the outbox (order, stock, payment); null for any other.</summary>
+    public string? ForAggregate(string aggregateType) => aggregateType switch
     {
         "order" => Orders,
         "stock" => Inventory,
         "payment" => Payments,
-        _ => throw new ArgumentOutOfRangeException(nameof(aggregateType), aggregateType, "No topic for this aggregate type."),
+        _ => null,
     };
 
     public IReadOnlyList<string> EventTopics => [Orders, Inventory, Payments];

@@ -97,7 +97,17 @@ public sealed class OutboxRelay(
         var deliveries = new Task<DeliveryResult<string, byte[]>>[rows.Count];
         for (var i = 0; i < rows.Count; i++)
         {
-            deliveries[i] = producer.ProduceAsync(_kafka.Topics.ForAggregate(rows[i].AggregateType), ToMessage(rows[i]), cancellationToken);
+            var topic = _kafka.Topics.ForAggregate(rows[i].AggregateType);
+            var message = ToMessage(rows[i]);
+            if (topic is null)
+            {
+                // A row no topic is configured for must not block every stream behind it: park it where operators look.
+                logger.LogError("Outbox row {Id} of aggregate type '{Type}' has no topic; sending it to {DeadLetter}.", rows[i].Id, rows[i].AggregateType, _kafka.Topics.DeadLetter);
+                message.Headers.Add(EnvelopeHeaders.DeadLetterReason, Encoding.UTF8.GetBytes($"No topic is configured for aggregate type '{rows[i].AggregateType}'."));
+                topic = _kafka.Topics.DeadLetter;
+            }
+
+            deliveries[i] = producer.ProduceAsync(topic, message, cancellationToken);
         }
 
         try

@@ -91,13 +91,38 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
     }
 
     /// <summary>Every message now on the given topics, read from the beginning with a plain consumer.</summary>
+    public List<KafkaRecord> ReadAll(params string[] topics) => new KafkaTopicReader(Kafka.BootstrapServers).ReadAll(topics);
+}
+
+public sealed record KafkaRecord(string Topic, int Partition, long Offset, string? Key, byte[] Value, IReadOnlyDictionary<string, string> Headers)
+{
+    public EventEnvelope Envelope => EventEnvelope.Parse(Value);
+
+    /// <summary>The envelope, or null for a message that is not one (the poison message a test planted).</summary>
+    public EventEnvelope? TryEnvelope()
+    {
+        try
+        {
+            return EventEnvelope.Parse(Value);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Reads whole topics from the beginning to their current end.</summary>
+public sealed class KafkaTopicReader(string bootstrapServers)
+{
+    /// <summary>Every message now on the given topics, read from the beginning with a plain consumer.</summary>
     public List<KafkaRecord> ReadAll(params string[] topics)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Kafka.BootstrapServers }).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
         using var consumer = new ConsumerBuilder<string?, byte[]?>(new ConsumerConfig
         {
-            BootstrapServers = Kafka.BootstrapServers,
+            BootstrapServers = bootstrapServers,
             GroupId = $"reader-{Guid.NewGuid():N}",
             EnableAutoCommit = false,
         }).Build();
@@ -125,23 +150,5 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
 
         consumer.Close();
         return records;
-    }
-}
-
-public sealed record KafkaRecord(string Topic, int Partition, long Offset, string? Key, byte[] Value, IReadOnlyDictionary<string, string> Headers)
-{
-    public EventEnvelope Envelope => EventEnvelope.Parse(Value);
-
-    /// <summary>The envelope, or null for a message that is not one (the poison message a test planted).</summary>
-    public EventEnvelope? TryEnvelope()
-    {
-        try
-        {
-            return EventEnvelope.Parse(Value);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
     }
 }

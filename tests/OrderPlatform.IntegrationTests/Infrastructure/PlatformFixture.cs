@@ -69,12 +69,24 @@ public sealed class Platform(HttpClient http, string connectionString)
         Assert.True(response.IsSuccessStatusCode, $"restock {sku} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>Places an order; like a well-behaved client, retries a 503 (a silo just died) with the same key.</summary>
     public async Task<Guid> PlaceOrderAsync(string token, params object[] lines)
     {
-        using var response = await PostJsonAsync("/orders", OrderBody(token, lines), $"order-{Guid.NewGuid()}");
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, $"POST /orders answered {(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.GetProperty("orderId").GetGuid();
+        var key = $"order-{Guid.NewGuid()}";
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await PostJsonAsync("/orders", OrderBody(token, lines), key);
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(200);
+                continue;
+            }
+
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, $"POST /orders answered {(int)response.StatusCode}: {text}");
+            return JsonDocument.Parse(text).RootElement.GetProperty("orderId").GetGuid();
+        }
     }
 
     public async Task<JsonElement> GetOrderAsync(Guid orderId)
