@@ -161,11 +161,28 @@ public sealed class PostgresServer
         return stdout.Result;
     }
 
+    /// <summary>
+    /// A free loopback port below Linux's ephemeral range (32768+), so that no outgoing connection or broker
+    /// started meanwhile takes it between this check and the process that binds it.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: draw again.
+            }
+        }
+
+        throw new InvalidOperationException("No free loopback port found between 20000 and 32000.");
     }
 }
 

@@ -46,12 +46,32 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a silo and waits until its API answers.</summary>
+    /// <summary>Starts a silo and waits until its API answers; with ports chosen here, a port lost to a race is chosen again.</summary>
     public static async Task<SiloProcess> StartAsync(
         string connectionString,
         string clusterId,
         IReadOnlyDictionary<string, string>? settings = null,
         (int Http, int Silo, int Gateway)? ports = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(connectionString, clusterId, settings, ports);
+            }
+            catch (PortInUseException) when (ports is null && attempt < 3)
+            {
+            }
+        }
+    }
+
+    private sealed class PortInUseException(string message) : Exception(message);
+
+    private static async Task<SiloProcess> StartOnceAsync(
+        string connectionString,
+        string clusterId,
+        IReadOnlyDictionary<string, string>? settings,
+        (int Http, int Silo, int Gateway)? ports)
     {
         var (httpPort, siloPort, gatewayPort) = ports ?? (PostgresServer.FreePort(), PostgresServer.FreePort(), PostgresServer.FreePort());
         var start = new ProcessStartInfo("dotnet")
@@ -90,7 +110,17 @@ public sealed class SiloProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var silo = new SiloProcess(process, log, httpPort, siloPort, gatewayPort, logPath);
-        await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+        try
+        {
+            await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            silo.Kill();
+            await silo.DisposeAsync();
+            throw;
+        }
+
         return silo;
     }
 
@@ -115,7 +145,13 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The silo process exited with {_process.ExitCode} before it was ready; see {LogPath}.");
+                _process.WaitForExit();
+                await _log.FlushAsync();
+                var message = $"The silo process exited with {_process.ExitCode} before it was ready; see {LogPath}.";
+                using var reader = new StreamReader(new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+                throw (await reader.ReadToEndAsync()).Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                    ? new PortInUseException(message)
+                    : new InvalidOperationException(message);
             }
 
             try
