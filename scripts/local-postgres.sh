@@ -43,7 +43,7 @@ start() {
 
   if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-      -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1" start >/dev/null
+      -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
   fi
 
   local psql=("$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)

@@ -25,6 +25,9 @@ public sealed class PostgresServer
 
     public string Description { get; }
 
+    /// <summary>A superuser connection to the server's default database, for tools that create databases of their own.</summary>
+    public string AdminConnectionString => _adminConnectionString;
+
     public static Task<PostgresServer> InstanceAsync() => Shared.Value;
 
     /// <summary>Creates an empty database and returns its connection string.</summary>

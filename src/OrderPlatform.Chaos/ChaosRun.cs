@@ -1,0 +1,386 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Npgsql;
+using OrderPlatform.Contracts;
+using OrderPlatform.EventStore.Migrations;
+using OrderPlatform.KafkaMock;
+
+namespace OrderPlatform.Chaos;
+
+public sealed record KillRecord(string Silo, DateTimeOffset At, int SagasInFlight, double? LastAffectedFinishedAfterSeconds);
+
+public sealed record ChaosReport(
+    int Seed,
+    long OrdersSent,
+    int OrdersAccepted,
+    long ClientRetries,
+    long ClientGaveUp,
+    IReadOnlyList<KillRecord> Kills,
+    int Restarts,
+    int BackendTerminations,
+    int BrokerOutages,
+    int ConsumerKills,
+    double? RecoveryP50Seconds,
+    double? RecoveryP99Seconds,
+    double? RecoveryMaxSeconds,
+    bool Quiesced,
+    int CheckerExitCode);
+
+/// <summary>
+/// One chaos experiment: a fresh database, librdkafka's mock cluster, N silo processes and the consumer, orders
+/// at a constant rate, faults on a schedule, then quiescence and the invariant checker.
+/// </summary>
+public sealed class ChaosRun(ChaosOptions options, string adminConnectionString, string repositoryRoot, string configuration)
+{
+    private readonly Random _random = new(options.Seed);
+    private readonly List<KillRecord> _kills = [];
+    private readonly List<Task> _restartsInFlight = [];
+    private int _restarts;
+    private int _terminations;
+    private int _brokerOutages;
+    private int _consumerKills;
+
+    private static void Say(string line) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}");
+
+    public async Task<ChaosReport> RunAsync()
+    {
+        var database = $"chaos_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
+        await using (var create = admin.CreateCommand($"create database {database}"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database }.ConnectionString;
+        await using var db = NpgsqlDataSource.Create(connectionString);
+        await new MigrationRunner(db).ApplyAsync();
+
+        using var kafka = MockKafkaCluster.Create(brokers: 3);
+        var topics = new KafkaTopics();
+        foreach (var topic in topics.EventTopics.Append(topics.DeadLetter))
+        {
+            kafka.CreateTopic(topic, 6);
+        }
+
+        var logs = options.LogDirectory ?? Path.Combine(repositoryRoot, "TestResults", "chaos-logs");
+        Directory.CreateDirectory(logs);
+        Say($"seed {options.Seed}; database {database}; Kafka {kafka.BootstrapServers}; logs in {logs}");
+
+        var clusterId = $"chaos-{options.Seed}";
+        var silos = new List<ManagedProcess>();
+        var urls = new List<Uri>();
+        for (var i = 0; i < options.Silos; i++)
+        {
+            var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
+            urls.Add(new Uri($"http://127.0.0.1:{http}"));
+            silos.Add(new ManagedProcess($"silo-{i + 1}", Dll("OrderPlatform.Host"), ["--urls", urls[^1].ToString()], new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = connectionString,
+                ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
+                ["Orleans__ClusterId"] = clusterId,
+                ["Orleans__SiloPort"] = silo.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Orleans__GatewayPort"] = gateway.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["Logging__LogLevel__OrderPlatform"] = "Information",
+            }, Path.Combine(logs, $"silo-{i + 1}.log")));
+        }
+
+        using var consumer = new ManagedProcess("consumer", Dll("OrderPlatform.Projections"), [], new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = connectionString,
+            ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
+            ["Consumer__SessionTimeout"] = "00:00:06",
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, Path.Combine(logs, "consumer.log"));
+
+        try
+        {
+            foreach (var silo in silos)
+            {
+                silo.Start();
+            }
+
+            consumer.Start();
+            for (var i = 0; i < silos.Count; i++)
+            {
+                await WaitForHealthAsync(urls[i], TimeSpan.FromSeconds(90));
+            }
+
+            Say($"{silos.Count} silos up: {string.Join(", ", urls)}");
+            var skus = Enumerable.Range(1, 10).Select(i => $"CHAOS-{i}").ToArray();
+            using var load = new LoadClient(urls, i => silos[i].IsRunning, skus, _random);
+            await load.RestockAsync(2_000);
+
+            using var stop = new CancellationTokenSource();
+            var loadTask = load.RunAsync(options.Rate, TimeSpan.FromSeconds(options.DurationSeconds), options.MaxOrders, stop.Token)
+                .ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+            var faults = new List<Task>
+            {
+                Every(options.KillEverySeconds, () => KillAndRestartSiloAsync(silos, urls, db, stop.Token), stop.Token),
+                Every(options.TerminateBackendsEverySeconds, () => TerminateBackendsAsync(db, database), stop.Token),
+                Every(options.BrokerDownEverySeconds, () => BrokerOutageAsync(kafka), stop.Token),
+                Every(options.KillConsumerEverySeconds, () => KillConsumerAsync(consumer), stop.Token),
+            };
+            await loadTask;
+            await Task.WhenAll(faults);
+            await Task.WhenAll(_restartsInFlight);
+            foreach (var silo in silos.Where(s => !s.IsRunning))
+            {
+                silo.Start();
+                _restarts++;
+            }
+
+            Say($"load stopped: {load.Sent} sent, {load.Accepted.Count} accepted, {load.ClientRetries} client retries, {load.Failed} given up; waiting for quiescence");
+            var quiesced = await QuiesceAsync(db, load.Accepted.Keys.ToList(), TimeSpan.FromSeconds(options.QuiesceTimeoutSeconds));
+            await FillRecoveryAsync(db);
+            var recoveries = await AffectedRecoverySecondsAsync(db);
+            var checker = quiesced ? await RunCheckerAsync(connectionString, kafka.BootstrapServers) : 1;
+
+            return new ChaosReport(
+                options.Seed, load.Sent, load.Accepted.Count, load.ClientRetries, load.Failed, [.. _kills], _restarts, _terminations, _brokerOutages, _consumerKills,
+                Quantile(recoveries, 0.5), Quantile(recoveries, 0.99), recoveries.Count == 0 ? null : recoveries.Max(), quiesced, checker);
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                silo.Dispose();
+            }
+        }
+    }
+
+    private static async Task Every(int seconds, Func<Task> fault, CancellationToken stop)
+    {
+        if (seconds <= 0)
+        {
+            return;
+        }
+
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(seconds), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await fault();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A fault that could not be injected is reported, not fatal: the run goes on.
+                Say($"fault injection failed: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    private async Task KillAndRestartSiloAsync(List<ManagedProcess> silos, List<Uri> urls, NpgsqlDataSource db, CancellationToken stop)
+    {
+        var live = Enumerable.Range(0, silos.Count).Where(i => silos[i].IsRunning).ToList();
+        if (live.Count <= 1)
+        {
+            return;
+        }
+
+        var victim = live[_random.Next(live.Count)];
+        var inFlight = await ScalarAsync<long>(db, "select count(*) from sagas where not finished");
+        _ = stop;
+        silos[victim].Kill();
+        var at = DateTimeOffset.UtcNow;
+        _kills.Add(new KillRecord(silos[victim].Name, at, (int)inFlight, null));
+        Say($"killed {silos[victim].Name} (SIGKILL) with {inFlight} sagas in flight");
+
+        // The restart runs beside the schedule, so kills stay K seconds apart however long a start takes.
+        _restartsInFlight.Add(Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.RestartAfterSeconds), CancellationToken.None);
+            silos[victim].Start();
+            Interlocked.Increment(ref _restarts);
+            await WaitForHealthAsync(urls[victim], TimeSpan.FromSeconds(90));
+            Say($"restarted {silos[victim].Name}");
+        }, CancellationToken.None));
+    }
+
+    private async Task TerminateBackendsAsync(NpgsqlDataSource db, string database)
+    {
+        var terminated = await ScalarAsync<long>(db,
+            $"select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity where datname = '{database}' and pid <> pg_backend_pid()) t");
+        _terminations++;
+        Say($"terminated {terminated} PostgreSQL backends");
+    }
+
+    private async Task BrokerOutageAsync(MockKafkaCluster kafka)
+    {
+        var broker = 1 + _random.Next(kafka.BrokerCount);
+        kafka.SetBrokerDown(broker);
+        _brokerOutages++;
+        Say($"Kafka broker {broker} down for {options.BrokerDownForSeconds} s");
+        await Task.Delay(TimeSpan.FromSeconds(options.BrokerDownForSeconds));
+        kafka.SetBrokerUp(broker);
+        Say($"Kafka broker {broker} up");
+    }
+
+    private Task KillConsumerAsync(ManagedProcess consumer)
+    {
+        consumer.Kill();
+        _consumerKills++;
+        consumer.Start();
+        Say("killed and restarted the consumer");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every accepted order's saga finished, the outbox is empty and the consumer has every published event.</summary>
+    private static async Task<bool> QuiesceAsync(NpgsqlDataSource db, List<Guid> accepted, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                var unfinished = await ScalarAsync<long>(db, "select count(*) from sagas where not finished");
+                var missing = accepted.Count - await ScalarAsync<long>(db, "select count(*) from sagas where order_id = any($1)", accepted.ToArray());
+                var backlog = await ScalarAsync<long>(db, "select count(*) from outbox where published_at is null");
+                var notConsumed = await ScalarAsync<long>(db,
+                    "select count(*) from events e where e.stream_id not like 'saga-%' and not exists (select 1 from projections.inbox i where i.event_id = e.event_id)");
+                if (unfinished == 0 && missing == 0 && backlog == 0 && notConsumed == 0)
+                {
+                    Say($"quiescent after {clock.Elapsed.TotalSeconds:0.0} s");
+                    return true;
+                }
+
+                if (clock.Elapsed.TotalSeconds % 10 < 0.5)
+                {
+                    Say($"waiting: {unfinished} sagas unfinished, {missing} accepted orders without saga, {backlog} unpublished, {notConsumed} not consumed");
+                }
+            }
+            catch (NpgsqlException)
+            {
+                // The consumer may not have created its schema yet.
+            }
+
+            await Task.Delay(500);
+        }
+
+        Say("did NOT quiesce in time");
+        return false;
+    }
+
+    private async Task FillRecoveryAsync(NpgsqlDataSource db)
+    {
+        for (var i = 0; i < _kills.Count; i++)
+        {
+            var kill = _kills[i];
+            var seconds = await ScalarAsync<double?>(db,
+                "select extract(epoch from max(updated_at) - $1)::float8 from sagas where started_at < $1 and finished and updated_at >= $1",
+                kill.At);
+            _kills[i] = kill with { LastAffectedFinishedAfterSeconds = seconds };
+        }
+    }
+
+    /// <summary>For every saga in flight at a kill: seconds from the kill to its completion.</summary>
+    private async Task<List<double>> AffectedRecoverySecondsAsync(NpgsqlDataSource db)
+    {
+        var all = new List<double>();
+        foreach (var kill in _kills)
+        {
+            await using var command = db.CreateCommand("select extract(epoch from updated_at - $1)::float8 from sagas where started_at < $1 and finished and updated_at >= $1");
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = kill.At });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                all.Add(reader.GetDouble(0));
+            }
+        }
+
+        return all;
+    }
+
+    private async Task<int> RunCheckerAsync(string connectionString, string bootstrapServers)
+    {
+        var dll = Dll("OrderPlatform.InvariantChecker");
+        var start = new ProcessStartInfo("dotnet", [dll, "--postgres", connectionString, "--kafka", bootstrapServers, "--consumer-schema", "projections"]) { UseShellExecute = false };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the invariant checker.");
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    private string Dll(string project) =>
+        Path.Combine(repositoryRoot, "src", project, "bin", configuration, "net10.0", project + ".dll") is var path && File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"Build {project} first (scripts/chaos.sh does).", path);
+
+    private static async Task WaitForHealthAsync(Uri url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri(url, "/health"))).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{url} did not become healthy within {timeout}.");
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] parameters)
+    {
+        await using var command = db.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        var value = await command.ExecuteScalarAsync();
+        return value is DBNull ? default! : (T)value!;
+    }
+
+    private static double? Quantile(List<double> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
+    /// <summary>A free loopback port below the ephemeral range, so nothing else grabs it before the silo binds it.</summary>
+    private int FreePort()
+    {
+        while (true)
+        {
+            var port = _random.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true };
+
+    public static string Describe(ChaosReport report) => JsonSerializer.Serialize(report, ReportJson);
+}
