@@ -30,8 +30,11 @@ public sealed class Rebuild(ReadModelProjector projector, ConsumerKafkaOptions k
             EnableAutoOffsetStore = false,
         }).Build();
 
-        var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-        var remaining = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
+        var watermarks = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)));
+        var ends = watermarks.ToDictionary(w => w.Key, w => w.Value.High.Value);
+
+        // A partition whose messages retention already removed (low = high) has nothing to read.
+        var remaining = watermarks.Where(w => w.Value.High.Value > w.Value.Low.Value).Select(w => w.Key).ToHashSet();
         consumer.Assign(remaining.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
 
         long applied = 0;

@@ -53,6 +53,24 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task A_writer_ahead_of_the_stream_is_refused_and_nothing_it_sent_alongside_commits()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var stream = $"test-{Guid.NewGuid():N}";
+        var orderId = Guid.NewGuid();
+        await store.AppendAsync(stream, "test", 0, [Event()]);
+
+        // Expecting version 3 on a stream at version 1 would leave a gap at 2.
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(
+            stream, "test", 3, [Event()], [OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(orderId, false, null, null, _time.GetUtcNow())]));
+
+        Assert.Equal([1], (await store.ReadStreamAsync(stream)).Select(e => e.Version));
+        await using var sagas = db.DataSource.CreateCommand("select count(*) from sagas where order_id = $1");
+        sagas.Parameters.AddWithValue(orderId);
+        Assert.Equal(0L, await sagas.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task Events_and_their_outbox_rows_commit_together_or_not_at_all()
     {
         var store = new PostgresEventStore(db.DataSource, _time);

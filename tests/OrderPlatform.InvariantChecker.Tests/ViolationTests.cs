@@ -225,7 +225,7 @@ public sealed class ViolationTests(HealthyPlatform platform)
         await using (var w = PlatformWriter.Open(connectionString))
         {
             var last = await w.ScalarAsync<int>("select max(version) from events where stream_id = $1", streamId);
-            await w.AppendAtAsync(streamId, "saga", last + 2, new SagaStepStarted(new SagaStep(SagaStepKind.CompleteOrder), 2, Now));
+            await w.AppendAtAsync(streamId, last + 2, new SagaStepStarted(new SagaStep(SagaStepKind.CompleteOrder), 2, Now));
         }
 
         var run = await Checks.RunAsync(connectionString);

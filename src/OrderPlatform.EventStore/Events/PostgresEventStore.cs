@@ -9,12 +9,17 @@ namespace OrderPlatform.EventStore.Events;
 /// </summary>
 public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
+    /// <summary>SQLSTATE raised by events_expect_version when the stream is not at the expected version.</summary>
+    private const string VersionConflictState = "OP409";
+
     private const string AppendSql = """
-        with appended as (
+        with guard as materialized (select events_expect_version($1, $2) as ok),
+        appended as (
             insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
             select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
-            from unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
+            from guard, unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
                  with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
+            where guard.ok
             returning global_position, stream_id, version
         )
         insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
@@ -23,10 +28,12 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
 
     // Streams that are internal bookkeeping (the saga's step log) are stored but not announced in the outbox.
     private const string AppendUnpublishedSql = """
+        with guard as materialized (select events_expect_version($1, $2) as ok)
         insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
         select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
-        from unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
+        from guard, unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
              with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
+        where guard.ok
         """;
 
     public NpgsqlDataSource DataSource => dataSource;
@@ -94,7 +101,8 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = aggregateType });
         }
 
-        // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit together.
+        // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit
+        // together, and a failed version check aborts them all.
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(append);
         foreach (var command in alongside ?? [])
@@ -106,7 +114,8 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "events_stream_version")
+        catch (PostgresException e) when (e.SqlState == VersionConflictState
+            || (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "events_stream_version"))
         {
             throw new ConcurrencyConflictException(streamId, expectedVersion);
         }

@@ -33,7 +33,7 @@ public sealed class IdempotencyOptions
 /// insert and the request's hash, run, store the response; a replay with the same request gets the stored
 /// response, the same key with another request gets 422, and concurrent duplicates wait for the first.
 /// </summary>
-public sealed class IdempotentRequests(IdempotencyStore store, IOptions<IdempotencyOptions> options, ILogger<IdempotentRequests> logger)
+public sealed class IdempotentRequests(IdempotencyStore store, IOptions<IdempotencyOptions> options, TimeProvider time, ILogger<IdempotentRequests> logger)
 {
     public const string HeaderName = "Idempotency-Key";
     public const int MaxKeyLength = 200;
@@ -63,7 +63,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
         }
 
         var hash = Hash(http.Request, body.Span);
-        var deadline = DateTime.UtcNow + options.Value.DuplicateWait;
+        var deadline = time.GetUtcNow() + options.Value.DuplicateWait;
         while (true)
         {
             var claim = await store.ClaimAsync(key, hash, cancellationToken);
@@ -74,8 +74,8 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
                 case ClaimOutcome.Completed:
                     http.Response.Headers["Idempotent-Replayed"] = "true";
                     return new StoredResult(claim.Response!);
-                case ClaimOutcome.InProgress when DateTime.UtcNow < deadline:
-                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                case ClaimOutcome.InProgress when time.GetUtcNow() < deadline:
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
                     continue;
                 case ClaimOutcome.InProgress:
                     http.Response.Headers.RetryAfter = "1";

@@ -77,7 +77,7 @@ public static class OrdersApi
                 return PreparedRequest.Reject(Problems.UnknownSkus(unknown));
             }
 
-            var orderId = OrderRequests.OrderIdFor(http.Request.Headers[IdempotentRequests.HeaderName].ToString());
+            var orderId = OrderRequests.OrderIdFor(http.Request.Headers[IdempotentRequests.HeaderName].ToString(), raw.Span);
             var request = new CheckoutRequest(
                 orderId,
                 body.CustomerId!,

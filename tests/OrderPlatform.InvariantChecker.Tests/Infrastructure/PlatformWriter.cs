@@ -49,8 +49,20 @@ internal sealed class PlatformWriter(NpgsqlDataSource dataSource) : IAsyncDispos
     }
 
     /// <summary>Appends at <paramref name="version"/> whatever the stream holds: the event store trusts its caller, so this can leave a gap.</summary>
-    public async Task AppendAtAsync(string streamId, string aggregateType, int version, SagaEvent @event) =>
-        await _store.AppendAsync(streamId, aggregateType, version - 1, ToAppend(EventTypes.Sagas, [@event]), publish: false);
+    /// <summary>
+    /// Writes one event at a given version straight into the table, as a writer outside the event store (a manual
+    /// fix, an old tool) could: the store itself refuses to append anywhere but right after the last version.
+    /// </summary>
+    public Task AppendAtAsync(string streamId, int version, SagaEvent @event)
+    {
+        var (name, schemaVersion) = EventTypes.Sagas.Describe(@event);
+        return ExecuteAsync(
+            """
+            insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
+            values ($1, $2, gen_random_uuid(), $3, $4, $5::jsonb, '{}'::jsonb, now())
+            """,
+            streamId, version, name, schemaVersion, EventTypes.Sagas.Serialize(@event));
+    }
 
     public Task ProviderAsync(Guid orderId, string operation, string paymentRef, decimal amount, bool approved, string currency = "EUR", string? key = null) =>
         ExecuteAsync(
