@@ -111,7 +111,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             Say($"{silos.Count} silos up: {string.Join(", ", urls)}");
             var skus = Enumerable.Range(1, 10).Select(i => $"CHAOS-{i}").ToArray();
             using var load = new LoadClient(urls, i => silos[i].IsRunning, skus, _random);
-            await load.RestockAsync(2_000);
+            await load.RestockAsync(quantity: 1_000_000, scarceQuantity: 200);
 
             using var stop = new CancellationTokenSource();
             var loadTask = load.RunAsync(options.Rate, TimeSpan.FromSeconds(options.DurationSeconds), options.MaxOrders, stop.Token)

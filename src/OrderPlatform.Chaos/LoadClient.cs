@@ -28,11 +28,12 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
 
     public void Dispose() => _http.Dispose();
 
-    public async Task RestockAsync(int quantity)
+    /// <summary>Plenty of every SKU but the first, which runs out early so that out-of-stock rejections keep happening.</summary>
+    public async Task RestockAsync(int quantity, int scarceQuantity)
     {
-        foreach (var sku in skus)
+        for (var i = 0; i < skus.Length; i++)
         {
-            await SendAsync($"/inventory/{sku}/restock", new { quantity }, $"chaos-restock-{sku}", CancellationToken.None);
+            await SendAsync($"/inventory/{skus[i]}/restock", new { quantity = i == 0 ? scarceQuantity : quantity }, $"chaos-restock-{skus[i]}", CancellationToken.None);
         }
     }
 
