@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using OrderPlatform.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace OrderPlatform.IntegrationTests;

@@ -80,6 +80,28 @@ public sealed class IdempotencyTests(PlatformFixture fixture) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task After_its_retention_a_key_reused_with_another_body_places_a_new_order()
+    {
+        var sku = await StockedSkuAsync();
+        var key = $"expired-{Guid.NewGuid()}";
+        using var first = await _api.PostJsonAsync("/orders", Platform.OrderBody("tok_approve", Platform.Line(sku, 1)), key);
+        var firstId = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("orderId").GetGuid();
+        await _api.WaitUntilFinishedAsync(firstId);
+
+        // 24 hours later, as far as the key is concerned.
+        await _api.ScalarAsync<long>(
+            "with r as (update idempotency_keys set expires_at = now() - interval '1 second' where idempotency_key = $1 returning 1) select count(*) from r", key);
+        using var second = await _api.PostJsonAsync("/orders", Platform.OrderBody("tok_approve", Platform.Line(sku, 2)), key);
+
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        var secondId = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("orderId").GetGuid();
+        Assert.NotEqual(firstId, secondId);
+        var order = await _api.WaitUntilFinishedAsync(secondId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(2, order.GetProperty("lines")[0].GetProperty("quantity").GetInt32());
+    }
+
+    [Fact]
     public async Task A_restock_replayed_adds_stock_once()
     {
         var sku = await StockedSkuAsync();

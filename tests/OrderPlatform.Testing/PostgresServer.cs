@@ -4,12 +4,12 @@ using System.Net.Sockets;
 using Npgsql;
 using Testcontainers.PostgreSql;
 
-namespace OrderPlatform.IntegrationTests.Infrastructure;
+namespace OrderPlatform.Testing;
 
 /// <summary>
 /// A real PostgreSQL for the tests: a Testcontainers container when a Docker engine answers, otherwise a
 /// throwaway server started from the system's binaries in a temporary directory. One server per test run;
-/// each test class gets its own database.
+/// each test class (or test) gets its own database, empty or copied from a template.
 /// </summary>
 public sealed class PostgresServer
 {
@@ -30,14 +30,15 @@ public sealed class PostgresServer
 
     public static Task<PostgresServer> InstanceAsync() => Shared.Value;
 
-    /// <summary>Creates an empty database and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string prefix)
+    /// <summary>Creates a database, empty or as a copy of <paramref name="template"/> (which nobody may be connected to), and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix, string? template = null)
     {
         var name = $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}".ToLowerInvariant();
         await using (var connection = new NpgsqlConnection(_adminConnectionString))
         {
             await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"create database \"{name}\"", connection);
+            var copy = template is null ? "" : $" template \"{template}\" strategy file_copy";
+            await using var command = new NpgsqlCommand($"create database \"{name}\"{copy}", connection);
             await command.ExecuteNonQueryAsync();
         }
 
