@@ -118,7 +118,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
                 .ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
             var faults = new List<Task>
             {
-                Every(options.KillEverySeconds, () => KillAndRestartSiloAsync(silos, urls, db, stop.Token), stop.Token),
+                Every(options.KillEverySeconds, () => KillAndRestartSiloAsync(silos, urls, db), stop.Token),
                 Every(options.TerminateBackendsEverySeconds, () => TerminateBackendsAsync(db, database), stop.Token),
                 Every(options.BrokerDownEverySeconds, () => BrokerOutageAsync(kafka), stop.Token),
                 Every(options.KillConsumerEverySeconds, () => KillConsumerAsync(consumer), stop.Token),
@@ -181,7 +181,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         }
     }
 
-    private async Task KillAndRestartSiloAsync(List<ManagedProcess> silos, List<Uri> urls, NpgsqlDataSource db, CancellationToken stop)
+    private async Task KillAndRestartSiloAsync(List<ManagedProcess> silos, List<Uri> urls, NpgsqlDataSource db)
     {
         var live = Enumerable.Range(0, silos.Count).Where(i => silos[i].IsRunning).ToList();
         if (live.Count <= 1)
@@ -191,7 +191,6 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
 
         var victim = live[_random.Next(live.Count)];
         var inFlight = await ScalarAsync<long>(db, "select count(*) from sagas where not finished");
-        _ = stop;
         silos[victim].Kill();
         var at = DateTimeOffset.UtcNow;
         _kills.Add(new KillRecord(silos[victim].Name, at, (int)inFlight, null));

@@ -30,8 +30,6 @@ public sealed record Order
 
     public string? Reason { get; init; }
 
-    public bool IsTerminal => Status is OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled;
-
     public Order Apply(OrderEvent @event) => @event switch
     {
         OrderPlaced e => this with { Id = e.OrderId, Status = OrderStatus.Placed, CustomerId = e.CustomerId, Lines = e.Lines, Total = e.Total },

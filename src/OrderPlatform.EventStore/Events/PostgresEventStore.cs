@@ -5,36 +5,35 @@ namespace OrderPlatform.EventStore.Events;
 
 /// <summary>
 /// Append-only event streams in PostgreSQL. An append writes the events and their outbox rows in one
-/// statement (one transaction) and relies on the (stream_id, version) unique key for optimistic concurrency.
+/// statement (one transaction); optimistic concurrency comes from the version guard (sql/0006) and the
+/// (stream_id, version) unique key.
 /// </summary>
 public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     /// <summary>SQLSTATE raised by events_expect_version when the stream is not at the expected version.</summary>
     private const string VersionConflictState = "OP409";
 
-    private const string AppendSql = """
-        with guard as materialized (select events_expect_version($1, $2) as ok),
-        appended as (
-            insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
-            select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
-            from guard, unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
-                 with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
-            where guard.ok
-            returning global_position, stream_id, version
-        )
-        insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
-        select global_position, stream_id, version, $9, $8 from appended
-        """;
+    // Evaluated once per append: fails the statement (and its transaction) unless the stream is at $2.
+    private const string GuardSql = "with guard as materialized (select events_expect_version($1, $2) as ok)";
 
-    // Streams that are internal bookkeeping (the saga's step log) are stored but not announced in the outbox.
-    private const string AppendUnpublishedSql = """
-        with guard as materialized (select events_expect_version($1, $2) as ok)
+    private const string InsertEventsSql = """
         insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
         select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
         from guard, unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
              with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
         where guard.ok
         """;
+
+    private const string AppendSql = GuardSql + ",\nappended as (\n" + InsertEventsSql + """
+
+        returning global_position, stream_id, version
+        )
+        insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
+        select global_position, stream_id, version, $9, $8 from appended
+        """;
+
+    // Streams that are internal bookkeeping (the saga's step log) are stored but not announced in the outbox.
+    private const string AppendUnpublishedSql = GuardSql + "\n" + InsertEventsSql;
 
     public NpgsqlDataSource DataSource => dataSource;
 

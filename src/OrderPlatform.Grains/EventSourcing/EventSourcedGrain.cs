@@ -65,10 +65,6 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }
     }
 
-    /// <summary>The events a command id produced the first time it was handled, if it was.</summary>
-    protected bool TryGetHandled(string commandId, out IReadOnlyList<TEvent> events) =>
-        _eventsByCommand.TryGetValue(commandId, out events!);
-
     /// <summary>
     /// Handles a command once: a command id seen before returns the events it produced then; otherwise
     /// <paramref name="decide"/> runs against the current state and its events are appended.

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Reflection;
 
 namespace OrderPlatform.IntegrationTests.Infrastructure;
@@ -97,30 +96,11 @@ public sealed class ConsumerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-    }
+    public void Kill() => ProcessControl.Kill(_process);
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Kill();
-            }
-        }
+        await ProcessControl.StopAsync(_process);
 
         _process.Dispose();
         await _log.DisposeAsync();

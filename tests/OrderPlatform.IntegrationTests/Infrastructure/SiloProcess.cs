@@ -176,31 +176,11 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: no shutdown, no cleanup, like kill -9.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-    }
+    public void Kill() => ProcessControl.Kill(_process);
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            // A graceful stop lets the silo leave the cluster and keeps later starts quick.
-            try
-            {
-                Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Kill();
-            }
-        }
+        await ProcessControl.StopAsync(_process);
 
         Http.Dispose();
         _process.Dispose();
