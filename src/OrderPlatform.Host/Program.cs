@@ -23,9 +23,17 @@ if (string.IsNullOrWhiteSpace(connectionString))
     return 2;
 }
 
-var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" }.Build();
+var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" };
+if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+{
+    // The hot statements (appends, stream reads, idempotency claims) are parsed and planned once per connection.
+    dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+}
+
+var dataSource = dataSourceBuilder.Build();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(builder.Configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>() ?? new EventStoreOptions());
 builder.Services.AddSingleton<PostgresEventStore>();
 builder.Services.AddSingleton<SagaIndex>();
 builder.Services.AddSingleton<IdempotencyStore>();
