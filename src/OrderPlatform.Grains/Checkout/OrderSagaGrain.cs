@@ -28,6 +28,9 @@ public sealed class OrderSagaGrain(
     private readonly SagaPolicy _policy = options.Value.ToPolicy();
     private Task? _run;
     private SagaDecision.Run? _startedStep;
+    private IOrderGrain? _order;
+    private IPaymentGrain? _payment;
+    private Dictionary<string, IInventoryGrain>? _stock;
     private IGrainTimer? _wakeUp;
     private bool _backstopRegistered;
 
@@ -116,6 +119,8 @@ public sealed class OrderSagaGrain(
 
         return ToView();
     }
+
+    protected override bool IsAtRest(OrderSaga state) => state.Phase is SagaPhase.NotStarted or SagaPhase.Finished;
 
     protected override void OnStateChanged()
     {
@@ -280,25 +285,38 @@ public sealed class OrderSagaGrain(
     {
         var start = State.Start!;
         var commandId = OrderSaga.CommandId(OrderId, step);
-        var order = GrainFactory.GetGrain<IOrderGrain>(OrderId);
-        var payment = GrainFactory.GetGrain<IPaymentGrain>(OrderId);
+
+        // References are made once per activation: making one resolves the interface type by reflection.
+        var order = _order ??= GrainFactory.GetGrain<IOrderGrain>(OrderId);
+        var payment = _payment ??= GrainFactory.GetGrain<IPaymentGrain>(OrderId);
         var quantity = step.Sku is null ? 0 : State.StockLines.First(l => l.Sku == step.Sku).Quantity;
         return step.Kind switch
         {
             SagaStepKind.PlaceOrder => order.PlaceAsync(commandId, new CheckoutRequest(
                 OrderId, start.CustomerId, [.. start.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))], start.Currency, start.PaymentToken, start.CorrelationId)),
-            SagaStepKind.ReserveStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).ReserveAsync(commandId, OrderId, quantity),
+            SagaStepKind.ReserveStock => Stock(step.Sku!).ReserveAsync(commandId, OrderId, quantity),
             SagaStepKind.AuthorizePayment => payment.AuthorizeAsync(commandId, Total(start), start.Currency, start.PaymentToken),
             SagaStepKind.ConfirmOrder => order.ConfirmAsync(commandId),
             SagaStepKind.CapturePayment => payment.CaptureAsync(commandId),
-            SagaStepKind.CommitStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).CommitAsync(commandId, OrderId),
+            SagaStepKind.CommitStock => Stock(step.Sku!).CommitAsync(commandId, OrderId),
             SagaStepKind.CompleteOrder => order.CompleteAsync(commandId),
             SagaStepKind.VoidPayment => payment.VoidAsync(commandId, State.Reason ?? "order cancelled"),
-            SagaStepKind.ReleaseStock => GrainFactory.GetGrain<IInventoryGrain>(step.Sku!).ReleaseAsync(commandId, OrderId),
+            SagaStepKind.ReleaseStock => Stock(step.Sku!).ReleaseAsync(commandId, OrderId),
             SagaStepKind.RejectOrder => order.RejectAsync(commandId, State.Reason ?? "rejected"),
             SagaStepKind.CancelOrder => order.CancelAsync(commandId, State.Reason ?? "cancelled"),
             _ => throw new InvalidOperationException($"Unknown saga step {step}."),
         };
+    }
+
+    private IInventoryGrain Stock(string sku)
+    {
+        _stock ??= new Dictionary<string, IInventoryGrain>(StringComparer.Ordinal);
+        if (!_stock.TryGetValue(sku, out var grain))
+        {
+            _stock[sku] = grain = GrainFactory.GetGrain<IInventoryGrain>(sku);
+        }
+
+        return grain;
     }
 
     private static decimal Total(SagaStarted start) => start.Lines.Sum(l => l.UnitPrice * l.Quantity);
