@@ -128,6 +128,21 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task Existing_streams_are_remembered_and_a_missing_one_is_asked_for_again()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var (a, b) = ($"known-{Guid.NewGuid():N}", $"later-{Guid.NewGuid():N}");
+        await store.AppendAsync(a, "test", 0, [Event()]);
+
+        Assert.Equal([a], await store.ExistingStreamsAsync([a, b]));
+        await store.AppendAsync(b, "test", 0, [Event()]);
+
+        // The miss was not remembered: the stream that appeared since is found.
+        Assert.Equal(new[] { a, b }.Order(), (await store.ExistingStreamsAsync([a, b])).Order());
+        Assert.Empty(await store.ExistingStreamsAsync([$"never-{Guid.NewGuid():N}"]));
+    }
+
+    [Fact]
     public async Task Events_and_their_outbox_rows_commit_together_or_not_at_all()
     {
         var store = new PostgresEventStore(db.DataSource, _time);

@@ -52,7 +52,11 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         """;
 
     private readonly EventStoreOptions _options = options ?? new EventStoreOptions();
+    /// <summary>How many existing stream ids <see cref="ExistingStreamsAsync"/> remembers before it starts over.</summary>
+    public const int MaxKnownStreams = 100_000;
+
     private readonly ConcurrentQueue<PendingAppend> _queue = new();
+    private readonly ConcurrentDictionary<string, bool> _knownStreams = new(StringComparer.Ordinal);
     private int _committers;
 
     public NpgsqlDataSource DataSource => dataSource;
@@ -297,16 +301,34 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         return batch;
     }
 
-    /// <summary>Which of the given streams exist (have at least one event).</summary>
+    /// <summary>
+    /// Which of the given streams exist (have at least one event). Streams are never deleted, so a stream seen
+    /// once is remembered (up to <see cref="MaxKnownStreams"/>) and not asked for again.
+    /// </summary>
     public async Task<IReadOnlySet<string>> ExistingStreamsAsync(IReadOnlyCollection<string> streamIds, CancellationToken cancellationToken = default)
     {
+        var found = new HashSet<string>(streamIds.Where(_knownStreams.ContainsKey), StringComparer.Ordinal);
+        if (found.Count == streamIds.Count)
+        {
+            return found;
+        }
+
         await using var command = dataSource.CreateCommand("select stream_id from events where stream_id = any($1) and version = 1");
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. streamIds] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. streamIds.Where(s => !found.Contains(s))] });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var found = new HashSet<string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             found.Add(reader.GetString(0));
+        }
+
+        if (_knownStreams.Count > MaxKnownStreams)
+        {
+            _knownStreams.Clear();
+        }
+
+        foreach (var stream in found)
+        {
+            _knownStreams.TryAdd(stream, true);
         }
 
         return found;
