@@ -42,12 +42,21 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
 {
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
+        var behaviour = SimulatedBehaviour.Parse(paymentToken);
+        if (behaviour is { AuthorizeFailures: 0, LoseFirstAnswer: false } && behaviour.AuthorizeDelay == TimeSpan.Zero)
+        {
+            // An immediate answer: recording it first is the lookup too (a repeat finds the first answer under its key).
+            var immediate = behaviour.Decline
+                ? new GatewayResult(GatewayOutcome.Declined, NewReference(), "Card declined (simulated).")
+                : new GatewayResult(GatewayOutcome.Approved, NewReference(), null);
+            return (await RecordAsync(idempotencyKey, "authorize", immediate, amount, paymentToken, cancellationToken)).Result;
+        }
+
         if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
         {
             return earlier;
         }
 
-        var behaviour = SimulatedBehaviour.Parse(paymentToken);
         if (behaviour.AuthorizeFailures > 0 && await CountFailureAsync(idempotencyKey, behaviour.AuthorizeFailures, cancellationToken))
         {
             throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
@@ -72,12 +81,12 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
 
     public async Task<GatewayResult> CaptureAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
     {
-        if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
+        var (earlier, token, voided, captured) = await CaptureStateAsync(idempotencyKey, providerReference, cancellationToken);
+        if (earlier is not null)
         {
             return earlier;
         }
 
-        var token = await AuthorizationTokenAsync(providerReference, cancellationToken);
         if (token is null)
         {
             return new GatewayResult(GatewayOutcome.Declined, providerReference, "No such authorization.");
@@ -89,12 +98,35 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
             throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
         }
 
-        var result = await HasAsync(providerReference, "void", cancellationToken)
+        var result = voided
             ? new GatewayResult(GatewayOutcome.Declined, providerReference, "The authorization was voided.")
-            : await HasAsync(providerReference, "capture", cancellationToken)
+            : captured
                 ? new GatewayResult(GatewayOutcome.Declined, providerReference, "Already captured.")
                 : new GatewayResult(GatewayOutcome.Approved, providerReference, null);
         return (await RecordAsync(idempotencyKey, "capture", result, amount, token, cancellationToken)).Result;
+    }
+
+    /// <summary>In one round trip: the answer already given under the key, the authorization's token, and whether it was voided or captured.</summary>
+    private async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+        string idempotencyKey, string providerReference, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            select e.outcome, e.payment_ref, e.reason,
+                   (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'void' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'capture' and outcome = 'approved')
+            from (select 1) as one
+            left join psp_simulator.operations e on e.idempotency_key = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var earlier = reader.IsDBNull(0)
+            ? null
+            : new GatewayResult(reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        return (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5));
     }
 
     public async Task<GatewayResult> VoidAsync(string idempotencyKey, string providerReference, CancellationToken cancellationToken)
