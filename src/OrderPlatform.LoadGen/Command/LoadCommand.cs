@@ -1,0 +1,151 @@
+using System.Globalization;
+using OrderPlatform.LoadGen.Orders;
+using OrderPlatform.LoadGen.Reporting;
+using OrderPlatform.LoadGen.Runs;
+using OrderPlatform.LoadGen.Scheduling;
+
+namespace OrderPlatform.LoadGen.Command;
+
+/// <summary>The command: arguments in; stock, run (once or as a ramp), print; an exit code a script can branch on.</summary>
+internal static class LoadCommand
+{
+    public const int Clean = 0;
+    public const int Errors = 1;
+    public const int BadArguments = 2;
+    public const int CouldNotRun = 3;
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter errors, CancellationToken cancellationToken, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(errors);
+        var options = CommandLine.Parse(args, out var error);
+        if (options is null)
+        {
+            if (error is null)
+            {
+                await output.WriteLineAsync(CommandLine.Usage).ConfigureAwait(false);
+                return Clean;
+            }
+
+            await errors.WriteLineAsync($"{error}\n\n{CommandLine.Usage}").ConfigureAwait(false);
+            return BadArguments;
+        }
+
+        time ??= TimeProvider.System;
+        var startedAt = time.GetUtcNow();
+        var runId = Guid.NewGuid().ToString("N")[..12];
+        var mix = new OrderMix(options.SkuPrefix, options.Skus, options.Tokens);
+        using var http = LoadHttp.Create(options.MaxInFlight);
+        try
+        {
+            if (await FirstSilentTargetAsync(http, options.Targets, cancellationToken).ConfigureAwait(false) is { } silent)
+            {
+                await errors.WriteLineAsync($"The target {silent} does not answer GET /health.").ConfigureAwait(false);
+                return CouldNotRun;
+            }
+
+            if (options.Restock is { } quantity)
+            {
+                await output.WriteLineAsync($"stocking {options.Skus} SKUs ({options.SkuPrefix}-0 .. {options.SkuPrefix}-{options.Skus - 1}) with {quantity} each").ConfigureAwait(false);
+                await Restocker.RestockAsync(http, options.Targets, mix, quantity, runId, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            await errors.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return CouldNotRun;
+        }
+
+        var rates = options.Ramp?.Rates() ?? [options.Rate!.Value];
+        await output.WriteLineAsync(
+            $"targets {string.Join(", ", options.Targets)}; warm-up {Seconds(options.Warmup)} s, measured {Seconds(options.Duration)} s per run; " +
+            $"tokens {string.Join(",", options.Tokens)}; completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight").ConfigureAwait(false);
+        await output.WriteLineAsync(ReportText.Header()).ConfigureAwait(false);
+
+        var runs = new List<RunResult>();
+        double? sustained = null, failed = null;
+        try
+        {
+            for (var step = 0; step < rates.Count; step++)
+            {
+                var driver = new HttpOrderDriver(http, options.Targets, mix, $"{runId}-{step}", options.CompletionTimeout, options.PollInterval);
+                var schedule = new ArrivalSchedule(rates[step], options.Warmup, options.Duration);
+                var run = await LoadRun.RunAsync(schedule, driver, options.MaxInFlight, time, cancellationToken).ConfigureAwait(false);
+                runs.Add(run);
+                await output.WriteLineAsync(ReportText.Row(run)).ConfigureAwait(false);
+                if (options.Ramp is null)
+                {
+                    break;
+                }
+
+                if (!run.Sustains(options.MaxP99))
+                {
+                    failed = run.OfferedRate;
+                    break;
+                }
+
+                sustained = run.OfferedRate;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await errors.WriteLineAsync("The run was cancelled.").ConfigureAwait(false);
+            return CouldNotRun;
+        }
+
+        foreach (var line in runs.SelectMany(ReportText.Details))
+        {
+            await output.WriteLineAsync(line).ConfigureAwait(false);
+        }
+
+        var ramp = options.Ramp is { } plan ? new RampSummary(plan.From, plan.To, plan.Step, options.MaxP99.TotalMilliseconds, sustained, failed) : null;
+        if (ramp is not null)
+        {
+            await output.WriteLineAsync(ReportText.Verdict(ramp)).ConfigureAwait(false);
+        }
+
+        if (options.JsonPath is { } path)
+        {
+            var report = new LoadReport(
+                startedAt,
+                [.. options.Targets.Select(t => t.AbsoluteUri)],
+                new LoadSettings(
+                    options.Warmup.TotalSeconds, options.Duration.TotalSeconds, options.Skus, options.SkuPrefix, options.Restock, options.Tokens,
+                    options.CompletionTimeout.TotalSeconds, options.MaxInFlight, options.PollInterval.TotalMilliseconds),
+                runs,
+                ramp);
+            await File.WriteAllTextAsync(path, report.ToJson(), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return ramp is not null ? (ramp.HighestSustainedRate is null ? Errors : Clean) : runs[0].Errors == 0 ? Clean : Errors;
+    }
+
+    private static async Task<Uri?> FirstSilentTargetAsync(HttpClient http, IReadOnlyList<Uri> targets, CancellationToken cancellationToken)
+    {
+        foreach (var target in targets)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                using var response = await http.GetAsync(new Uri(target, "health"), timeout.Token).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return target;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                return target;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return target;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+}
