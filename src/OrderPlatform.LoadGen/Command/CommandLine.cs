@@ -29,7 +29,8 @@ internal static partial class CommandLine
           --completion-timeout S    from an order's intended start to its terminal state; later is an error (default 30)
           --max-in-flight N         orders in flight at most; an order due beyond that is not sent and counts as an
                                     "overload" error (default 5000)
-          --poll-interval MS        between reads of an order when the server does not hold them (default 20)
+          --poll-interval MS        between reads of an order when the server does not hold them (Prefer: wait);
+                                    doubles after each read up to 8 times this (default 25)
           --json PATH               also write the report as JSON to PATH
           -h, --help                show this text
 

@@ -30,8 +30,8 @@ internal sealed record LoadOptions
 
     public int MaxInFlight { get; init; } = 5000;
 
-    /// <summary>Between reads of an order when the server does not hold the read (no <c>Preference-Applied</c>).</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>Before the first re-read of an order when the server does not hold reads (no <c>Preference-Applied</c>); doubles up to 8 times.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(25);
 
     /// <summary>The latency a ramp step must keep its p99 under to count as sustained.</summary>
     public TimeSpan MaxP99 { get; init; } = TimeSpan.FromSeconds(1);

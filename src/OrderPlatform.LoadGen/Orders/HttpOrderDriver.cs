@@ -8,8 +8,9 @@ namespace OrderPlatform.LoadGen.Orders;
 /// One order through the REST API, as a careful client does it: POST /orders under an idempotency key (a 5xx, a
 /// 409 or a lost connection is sent again with the same key, to the next target), then GET /orders/{id} with
 /// <c>Prefer: wait=N</c> until the saga is Finished. A server that does not honour the preference answers at once;
-/// the client then asks again after the poll interval. Everything is bounded by the order's deadline: its intended
-/// start plus the completion timeout.
+/// the client then asks again after the poll interval, doubled after each such answer up to eight times the interval,
+/// so that hundreds of orders in flight do not turn into thousands of reads a second. Everything is bounded by the
+/// order's deadline: its intended start plus the completion timeout.
 /// </summary>
 internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> targets, OrderMix mix, string runId, TimeSpan completionTimeout, TimeSpan pollInterval)
     : IOrderDriver
@@ -69,6 +70,7 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
         }
 
         var path = $"orders/{orderId}";
+        var poll = pollInterval;
         while (true)
         {
             var remaining = deadline - clock.Elapsed;
@@ -96,7 +98,8 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
 
                 if (!waited)
                 {
-                    await DelayAsync(pollInterval, deadline, clock, cancellationToken).ConfigureAwait(false);
+                    await DelayAsync(poll, deadline, clock, cancellationToken).ConfigureAwait(false);
+                    poll = Min(poll * 2, pollInterval * 8);
                 }
 
                 continue;
