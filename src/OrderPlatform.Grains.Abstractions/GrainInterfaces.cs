@@ -83,4 +83,11 @@ public interface IOrderSagaGrain : IGrainWithGuidKey
 
     [Alias("Get"), AlwaysInterleave]
     Task<SagaView?> GetAsync();
+
+    /// <summary>
+    /// Answers once the saga has finished, or when <paramref name="timeout"/> has passed, with the saga as it is
+    /// then (null when there is no such saga). For clients that want the outcome without polling.
+    /// </summary>
+    [Alias("WaitUntilFinished"), AlwaysInterleave]
+    Task<SagaView?> WaitUntilFinishedAsync(TimeSpan timeout);
 }

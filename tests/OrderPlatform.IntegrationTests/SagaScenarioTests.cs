@@ -167,4 +167,58 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
     }
+
+    private async Task<(JsonElement Order, string? Applied, HttpStatusCode Status)> GetPreferringAsync(Guid orderId, string prefer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+        request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        using var response = await _api.Http.SendAsync(request);
+        var applied = response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
+        var text = await response.Content.ReadAsStringAsync();
+        return (JsonDocument.Parse(text).RootElement.Clone(), applied, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Prefer_wait_answers_when_the_saga_finishes_or_the_wait_is_over()
+    {
+        var sku = NewSku("prefer-wait");
+        await _api.RestockAsync(sku, 10);
+
+        // Authorization takes 1.5 s: a one-second wait ends before the saga does, a long wait sees it finish.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1500", Platform.Line(sku, 1));
+        var (early, earlyApplied, _) = await GetPreferringAsync(orderId, "wait=1");
+        Assert.Equal("wait=1", earlyApplied);
+        Assert.NotEqual("Finished", early.GetProperty("saga").GetProperty("phase").GetString());
+
+        var (done, applied, status) = await GetPreferringAsync(orderId, "respond-async, wait=20");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("wait=20", applied);
+        Assert.Equal("Finished", done.GetProperty("saga").GetProperty("phase").GetString());
+        Assert.Equal("Completed", done.GetProperty("status").GetString());
+
+        // A finished saga answers at once; a wait above the cap is honoured as the cap.
+        var (_, capped, _) = await GetPreferringAsync(orderId, "wait=3600");
+        Assert.Equal("wait=30", capped);
+    }
+
+    [Theory]
+    [InlineData("wait=soon")]
+    [InlineData("wait=-1")]
+    [InlineData("wait")]
+    [InlineData("handling=strict")]
+    public async Task A_prefer_header_without_a_readable_wait_is_ignored(string prefer)
+    {
+        var sku = NewSku("prefer-bad");
+        await _api.RestockAsync(sku, 10);
+        var orderId = await _api.PlaceOrderAsync("tok_slow_5000", Platform.Line(sku, 1));
+
+        // RFC 7240: a preference the server cannot read is ignored, so the answer comes at once and says nothing was applied.
+        var (order, applied, status) = await GetPreferringAsync(orderId, prefer);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(applied);
+        Assert.NotEqual("Finished", order.GetProperty("saga").GetProperty("phase").GetString());
+
+        var (_, _, missing) = await GetPreferringAsync(Guid.NewGuid(), "wait=5");
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+    }
 }

@@ -30,6 +30,9 @@ public sealed class OrderSagaGrain(
     private IGrainTimer? _wakeUp;
     private bool _backstopRegistered;
 
+    // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private Guid OrderId => this.GetPrimaryKey();
 
     protected override string StreamId => StreamIds.Saga(OrderId);
@@ -95,6 +98,30 @@ public sealed class OrderSagaGrain(
     }
 
     public Task<SagaView?> GetAsync() => Task.FromResult(State.Phase == SagaPhase.NotStarted ? null : ToView());
+
+    public async Task<SagaView?> WaitUntilFinishedAsync(TimeSpan timeout)
+    {
+        if (State.Phase == SagaPhase.NotStarted)
+        {
+            return null;
+        }
+
+        if (State.Phase != SagaPhase.Finished && timeout > TimeSpan.Zero)
+        {
+            // A wait that times out is not an error: the caller gets the saga as it is.
+            await _finished.Task.WaitAsync(timeout, Time).ContinueWith(_ => { }, TaskScheduler.Current);
+        }
+
+        return ToView();
+    }
+
+    protected override void OnStateChanged()
+    {
+        if (State.Phase == SagaPhase.Finished)
+        {
+            _finished.TrySetResult();
+        }
+    }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {

@@ -39,6 +39,11 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Whether appended events are announced through the outbox (and so reach Kafka).</summary>
     protected virtual bool Published => true;
 
+    /// <summary>Called whenever the state moved on: after an append and after catching up with the stream.</summary>
+    protected virtual void OnStateChanged()
+    {
+    }
+
     /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
     protected virtual IReadOnlyList<NpgsqlBatchCommand> Alongside(TState stateAfter) => [];
 
@@ -62,6 +67,11 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             {
                 _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, @event] : [@event];
             }
+        }
+
+        if (stored.Count > 0)
+        {
+            OnStateChanged();
         }
     }
 
@@ -126,5 +136,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         {
             _eventsByCommand[commandId] = events;
         }
+
+        OnStateChanged();
     }
 }

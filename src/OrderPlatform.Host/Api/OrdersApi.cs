@@ -26,6 +26,9 @@ public static class OrdersApi
     private const int MaxOrderBodyBytes = 64 * 1024;
     private const int MaxCancelBodyBytes = 4 * 1024;
 
+    /// <summary>The longest a <c>Prefer: wait</c> read holds its response, in seconds.</summary>
+    public const int MaxWaitSeconds = 30;
+
     public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/orders").WithTags("Orders");
@@ -40,7 +43,8 @@ public static class OrdersApi
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         group.MapGet("/{orderId:guid}", GetOrderAsync)
-            .WithSummary("Status, lines, total, payment and the saga's steps of one order.")
+            .WithSummary("Status, lines, total, payment and the saga's steps of one order. With `Prefer: wait=N` (RFC 7240, "
+                + "N seconds, at most 30) the answer waits until the saga has finished or N seconds passed.")
             .Produces<OrderDetails>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -98,9 +102,21 @@ public static class OrdersApi
             });
         });
 
-    private static async Task<IResult> GetOrderAsync(Guid orderId, IGrainFactory grains)
+    private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
     {
-        var saga = grains.GetGrain<IOrderSagaGrain>(orderId).GetAsync();
+        var sagaGrain = grains.GetGrain<IOrderSagaGrain>(orderId);
+        Task<SagaView?> saga;
+        if (PreferredWait(http.Request.Headers["Prefer"]) is { } wait)
+        {
+            http.Response.Headers["Preference-Applied"] = $"wait={wait}";
+            saga = sagaGrain.WaitUntilFinishedAsync(TimeSpan.FromSeconds(wait));
+            await saga;
+        }
+        else
+        {
+            saga = sagaGrain.GetAsync();
+        }
+
         var order = grains.GetGrain<IOrderGrain>(orderId).GetAsync();
         var payment = grains.GetGrain<IPaymentGrain>(orderId).GetAsync();
         await Task.WhenAll(saga, order, payment);
@@ -119,6 +135,29 @@ public static class OrdersApi
             orderView?.Reason ?? sagaView.Reason,
             payment.Result,
             sagaView));
+    }
+
+    /// <summary>
+    /// The <c>wait</c> preference of a Prefer header, capped at <see cref="MaxWaitSeconds"/>. As RFC 7240 asks, a
+    /// preference the server cannot read (not a whole number of seconds) is ignored rather than refused.
+    /// </summary>
+    public static int? PreferredWait(Microsoft.Extensions.Primitives.StringValues prefer)
+    {
+        foreach (var header in prefer)
+        {
+            foreach (var preference in (header ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var token = preference.Split(';', 2)[0].Trim();
+                var parts = token.Split('=', 2, StringSplitOptions.TrimEntries);
+                if (parts.Length == 2 && parts[0].Equals("wait", StringComparison.OrdinalIgnoreCase)
+                    && int.TryParse(parts[1].Trim('"'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+                {
+                    return Math.Min(seconds, MaxWaitSeconds);
+                }
+            }
+        }
+
+        return null;
     }
 
     private static Task<IResult> CancelOrderAsync(Guid orderId, HttpContext http, IdempotentRequests requests, IGrainFactory grains) =>
