@@ -25,9 +25,11 @@ internal static class OpenLoopScheduler
                 next++;
             }
 
-            if (next < schedule.Count)
+            // Dispatching took time: measure again, or the wait would overshoot the next order's start.
+            var wait = next < schedule.Count ? schedule.IntendedStart(next) - clock.Elapsed : TimeSpan.Zero;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(schedule.IntendedStart(next) - now, clock.Time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(wait, clock.Time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Reflection;
 
-namespace OrderPlatform.IntegrationTests.Infrastructure;
+namespace OrderPlatform.Testing;
 
 /// <summary>
 /// One silo host (Orleans silo + REST API) as a separate operating-system process, started from the host's
