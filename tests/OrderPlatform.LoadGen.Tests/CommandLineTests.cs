@@ -18,19 +18,19 @@ public sealed class CommandLineTests
     [InlineData("--target '127.0.0.1:5080' is not an http:// or https:// base URL.", "--target", "127.0.0.1:5080", "--rate", "1")]
     [InlineData("--target '' is not an http:// or https:// base URL.", "--target", Target + ",", "--rate", "1")]
     [InlineData("--target 'http://127.0.0.1/?x=1' is not an http:// or https:// base URL.", "--target", "http://127.0.0.1/?x=1", "--rate", "1")]
-    [InlineData("Pass --rate R for one run", "--target", Target)]
-    [InlineData("--rate and --ramp exclude each other", "--target", Target, "--rate", "10", "--ramp", "10:20:5")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not '0'.", "--target", Target, "--rate", "0")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not '-5'.", "--target", Target, "--rate", "-5")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not 'lots'.", "--target", Target, "--rate", "lots")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not 'NaN'.", "--target", Target, "--rate", "NaN")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not '1e9'.", "--target", Target, "--rate", "1e9")]
-    [InlineData("--rate takes a number of orders per second above 0 (at most 100000), not '200000'.", "--target", Target, "--rate", "200000")]
+    [InlineData("Pass --rate R[,R...] for runs at fixed rates, --ramp FROM:TO:STEP, or both.", "--target", Target)]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not '0'.", "--target", Target, "--rate", "0")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not '-5'.", "--target", Target, "--rate", "-5")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not 'lots'.", "--target", Target, "--rate", "lots")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not 'NaN'.", "--target", Target, "--rate", "NaN")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not '1e9'.", "--target", Target, "--rate", "1e9")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not '200000'.", "--target", Target, "--rate", "200000")]
     [InlineData("--duration takes a number of seconds above 0 (at most 86400), not '0'.", "--target", Target, "--rate", "1", "--duration", "0")]
     [InlineData("--duration takes a number of seconds above 0 (at most 86400), not '10s'.", "--target", Target, "--rate", "1", "--duration", "10s")]
     [InlineData("--warmup takes a number of seconds from 0 (at most 3600), not '-1'.", "--target", Target, "--rate", "1", "--warmup=-1")]
     [InlineData("--step-duration belongs to --ramp", "--target", Target, "--rate", "1", "--step-duration", "5")]
-    [InlineData("--duration belongs to a run at one --rate", "--target", Target, "--ramp", "10:20:5", "--duration", "5")]
+    [InlineData("--rate takes numbers of orders per second above 0 (at most 100000), not ''.", "--target", Target, "--rate", "100,,200")]
+    [InlineData("--duration belongs to --rate", "--target", Target, "--ramp", "10:20:5", "--duration", "5")]
     [InlineData("--max-p99 belongs to --ramp.", "--target", Target, "--rate", "1", "--max-p99", "100")]
     [InlineData("--ramp takes FROM:TO:STEP", "--target", Target, "--ramp", "10:20")]
     [InlineData("--ramp takes FROM:TO:STEP", "--target", Target, "--ramp", "20:10:5")]
@@ -53,6 +53,13 @@ public sealed class CommandLineTests
     [InlineData("--poll-interval takes a number of milliseconds above 0 (at most 10000), not '20000'.", "--target", Target, "--rate", "1", "--poll-interval", "20000")]
     [InlineData("--json '/no/such/directory/report.json' is not a file in an existing directory.", "--target", Target, "--rate", "1", "--json", "/no/such/directory/report.json")]
     [InlineData("--json '/tmp' is not a file in an existing directory.", "--target", Target, "--rate", "1", "--json", "/tmp")]
+    [InlineData("--silo-pid takes process ids, not 'silo'.", "--target", Target, "--rate", "1", "--silo-pid", "silo")]
+    [InlineData("--silo-pid takes process ids, not '-3'.", "--target", Target, "--rate", "1", "--silo-pid=12,-3")]
+    [InlineData("--postgres is not a valid PostgreSQL connection string", "--target", Target, "--rate", "1", "--postgres", "Colour=blue")]
+    [InlineData("--postgres names no Host or no Database.", "--target", Target, "--rate", "1", "--postgres", "Host=127.0.0.1")]
+    [InlineData("--commit-ceiling takes a number of commits per second above 0, not '0'.", "--target", Target, "--rate", "1", "--commit-ceiling", "0")]
+    [InlineData("--quiet-wait needs --postgres", "--target", Target, "--rate", "1", "--quiet-wait", "10")]
+    [InlineData("--quiet-wait takes a number of seconds from 0 (at most 3600), not 'x'.", "--target", Target, "--rate", "1", "--quiet-wait", "x")]
     public async Task Bad_arguments_exit_with_2_and_say_what_is_wrong(string message, params string[] arguments)
     {
         Assert.Null(CommandLine.Parse(arguments, out var error));
@@ -90,7 +97,7 @@ public sealed class CommandLineTests
         Assert.Null(error);
         Assert.NotNull(options);
         Assert.Equal([new Uri("http://127.0.0.1:5080/")], options.Targets);
-        Assert.Equal(150.5, options.Rate);
+        Assert.Equal([150.5], options.Rates);
         Assert.Null(options.Ramp);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Duration);
         Assert.Equal(TimeSpan.FromSeconds(5), options.Warmup);
@@ -101,6 +108,8 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.CompletionTimeout);
         Assert.Equal(5000, options.MaxInFlight);
         Assert.Null(options.JsonPath);
+        Assert.False(options.WatchesServer);
+        Assert.Null(options.CommitCeiling);
     }
 
     [Fact]
@@ -112,17 +121,20 @@ public sealed class CommandLineTests
                 "--target=http://127.0.0.1:5081,http://127.0.0.1:5082/api", "--ramp", "50:200:50", "--step-duration", "12",
                 "--max-p99=250", "--warmup", "0", "--skus", "7", "--sku-prefix", "bench.sku_1", "--restock", "5000",
                 "--token", "tok_approve,tok_slow_100,tok_decline", "--completion-timeout", "2.5", "--max-in-flight", "800",
-                "--poll-interval", "10", "--json", json,
+                "--poll-interval", "10", "--json", json, "--rate", "100,250.5", "--duration=20", "--silo-pid", "4242,4343",
+                "--postgres", "Host=127.0.0.1;Port=54339;Username=postgres;Database=orderplatform", "--commit-ceiling", "930.5",
+                "--quiet-wait", "0",
             ],
             out var error);
 
         Assert.Null(error);
         Assert.NotNull(options);
         Assert.Equal([new Uri("http://127.0.0.1:5081/"), new Uri("http://127.0.0.1:5082/api/")], options.Targets);
-        Assert.Null(options.Rate);
+        Assert.Equal([100, 250.5], options.Rates);
+        Assert.Equal(TimeSpan.FromSeconds(20), options.Duration);
         Assert.Equal(new RampPlan(50, 200, 50), options.Ramp);
         Assert.Equal([50.0, 100.0, 150.0, 200.0], options.Ramp!.Rates());
-        Assert.Equal(TimeSpan.FromSeconds(12), options.Duration);
+        Assert.Equal(TimeSpan.FromSeconds(12), options.StepDuration);
         Assert.Equal(TimeSpan.FromMilliseconds(250), options.MaxP99);
         Assert.Equal(TimeSpan.Zero, options.Warmup);
         Assert.Equal(7, options.Skus);
@@ -133,6 +145,11 @@ public sealed class CommandLineTests
         Assert.Equal(800, options.MaxInFlight);
         Assert.Equal(TimeSpan.FromMilliseconds(10), options.PollInterval);
         Assert.Equal(json, options.JsonPath);
+        Assert.Equal([4242, 4343], options.SiloPids);
+        Assert.Equal("Host=127.0.0.1;Port=54339;Username=postgres;Database=orderplatform;Application Name=orderplatform-loadgen", options.Postgres);
+        Assert.Equal(930.5, options.CommitCeiling);
+        Assert.Equal(TimeSpan.Zero, options.QuietWait);
+        Assert.True(options.WatchesServer);
     }
 
     [Theory]

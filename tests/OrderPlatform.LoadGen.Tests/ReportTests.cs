@@ -24,8 +24,8 @@ public sealed class ReportTests
         var report = new LoadReport(
             new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
             ["http://127.0.0.1:5081/"],
-            new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25),
-            [Run(100, 0, 40), Run(200, 3, 1500)],
+            new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
+            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 120, 0.8), ShareOfCommitCeiling = 0.215 }],
             new RampSummary(100, 300, 100, 1000, 100, 200));
 
         using var document = JsonDocument.Parse(report.ToJson());
@@ -38,6 +38,7 @@ public sealed class ReportTests
         Assert.Equal(100_000, settings.GetProperty("restock").GetInt32());
         Assert.Equal("tok_decline", settings.GetProperty("tokens")[1].GetString());
         Assert.Equal(25, settings.GetProperty("pollIntervalMs").GetDouble());
+        Assert.Equal(930, settings.GetProperty("commitCeilingTps").GetDouble());
 
         var runs = root.GetProperty("runs");
         Assert.Equal(2, runs.GetArrayLength());
@@ -56,6 +57,16 @@ public sealed class ReportTests
         Assert.Equal(2000, second.GetProperty("outcomes").GetProperty("Completed").GetInt64());
         Assert.Equal(4, second.GetProperty("retries").GetInt64());
         Assert.Equal(17, second.GetProperty("maxInFlight").GetInt32());
+        Assert.Equal("ramp", second.GetProperty("phase").GetString());
+        Assert.Equal(0.215, second.GetProperty("shareOfCommitCeiling").GetDouble());
+        var server = second.GetProperty("server");
+        Assert.Equal(87.5, server.GetProperty("siloCpuPercent").GetDouble());
+        Assert.Equal(412.3, server.GetProperty("siloRssMb").GetDouble());
+        Assert.Equal(24_000, server.GetProperty("commits").GetInt64());
+        Assert.Equal(8.04, server.GetProperty("commitsPerSaga").GetDouble());
+        Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
+        Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
+        Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
 
         var ramp = root.GetProperty("ramp");
         Assert.Equal(100, ramp.GetProperty("highestSustainedRate").GetDouble());
@@ -68,7 +79,7 @@ public sealed class ReportTests
     {
         var empty = new RunResult(10, 1, 1, 10, 0, 0, LatencySummary.From(LatencySummary.NewHistogram()), LatencySummary.From(LatencySummary.NewHistogram()),
             10, new Dictionary<string, long> { ["transport"] = 10 }, new Dictionary<string, long>(), 0, 10);
-        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:1/"], new LoadSettings(1, 1, 1, "s", null, ["t"], 1, 1, 1), [empty], null);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:1/"], new LoadSettings(1, 1, 1, "s", null, ["t"], 1, 1, 1, 1, null), [empty], null);
 
         using var document = JsonDocument.Parse(report.ToJson());
 
@@ -90,10 +101,17 @@ public sealed class ReportTests
 
         Assert.Equal(header.Length, row.Length);
         var columns = header.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("rate/s", header.TrimStart(), StringComparison.Ordinal);
+        Assert.StartsWith("run", header.TrimStart(), StringComparison.Ordinal);
         Assert.Contains("p99.9", columns);
-        Assert.Equal(["200", "3000", "199.5", "12.5", "20.0", "1500", "1501", "1502", "1.5", "3.0", "3", "2000", "997", "0", "17"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(["  at 200/s errors: timeout 3"], ReportText.Details(run));
+        Assert.Equal(["fixed", "200", "3000", "199.5", "12.5", "20.0", "1500", "1501", "1502", "1.5", "3.0", "3", "2000", "997", "0", "17"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["  fixed 200/s errors: timeout 3"], ReportText.Details(run));
+
+        var watched = run with { Server = new(87.5, 412.3, 24_000, 8.04, 120, 0.8), ShareOfCommitCeiling = 0.215 };
+        var wide = ReportText.Row(watched, server: true, ceiling: true);
+        Assert.Equal(ReportText.Header(server: true, ceiling: true).Length, wide.Length);
+        Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
+        Assert.Equal(["8.0", "120", "0.8", "88", "412", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^6..]);
+        Assert.Equal(["-", "-", "-", "-", "-"], ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^5..]);
         Assert.Equal(
             "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",
             ReportText.Verdict(new RampSummary(100, 300, 100, 1000, 100, 200)));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace OrderPlatform.LoadGen.Command;
 
@@ -8,15 +9,15 @@ internal static partial class CommandLine
 {
     public const string Usage =
         """
-        Usage: dotnet OrderPlatform.LoadGen.dll --target URL[,URL...] (--rate R | --ramp FROM:TO:STEP) [options]
+        Usage: dotnet OrderPlatform.LoadGen.dll --target URL[,URL...] [--ramp FROM:TO:STEP] [--rate R[,R...]] [options]
 
         Places orders at a constant arrival rate (open loop: order n is due at n/R seconds, whether or not earlier
         orders were answered) and follows each to its terminal state. Latency is measured from the order's intended
-        start. Prints one row per run; --json also writes the report as JSON.
+        start. Prints one row per run (the ramp's steps first, then each fixed rate); --json also writes the report.
 
           --target URL[,URL...]     base URLs of silos' REST APIs, used in turn (retries go to the next)
-          --rate R                  orders per second, for one run
-          --duration S              measured seconds of that run (default 30)
+          --rate R[,R...]           runs at these fixed rates, in orders per second
+          --duration S              measured seconds of each fixed-rate run (default 30)
           --ramp FROM:TO:STEP       runs at FROM, FROM+STEP, ... up to TO orders per second; stops after the first
                                     step that misses the target, and reports the highest rate sustained
           --step-duration S         measured seconds of each ramp step (default 30)
@@ -32,6 +33,15 @@ internal static partial class CommandLine
           --poll-interval MS        between reads of an order when the server does not hold them (Prefer: wait);
                                     doubles after each read up to 8 times this (default 25)
           --json PATH               also write the report as JSON to PATH
+
+        Watching the platform during each measured window (adds columns to the table):
+          --silo-pid PID[,PID...]   silo processes on this machine: CPU (% of one core, summed) and peak RSS
+          --postgres CS             the platform's database: commits (pg_stat_database.xact_commit) per saga
+                                    finished in the window; before each run, waits for unfinished sagas
+          --quiet-wait S            how long to wait for them at most (default 120)
+          --commit-ceiling TPS      this machine's commit ceiling (pgbench tps): prints sagas/s as a share of it
+          The relay's backlog and lag come from GET /relay/status of the targets whenever the platform is watched.
+
           -h, --help                show this text
 
         Errors: a 4xx to the POST, a 5xx or no answer until the deadline (retried with the same Idempotency-Key),
@@ -44,6 +54,7 @@ internal static partial class CommandLine
     [
         "--target", "--rate", "--duration", "--ramp", "--step-duration", "--max-p99", "--warmup", "--skus", "--sku-prefix",
         "--restock", "--token", "--completion-timeout", "--max-in-flight", "--poll-interval", "--json",
+        "--silo-pid", "--postgres", "--commit-ceiling", "--quiet-wait",
     ];
 
     /// <returns>Null with <paramref name="error"/> set when the arguments are wrong; null without an error for --help.</returns>
@@ -102,46 +113,57 @@ internal static partial class CommandLine
         }
 
         var options = new LoadOptions { Targets = targets };
-        var rate = Value("--rate");
+        var rateList = Value("--rate");
         var ramp = Value("--ramp");
-        if (rate is not null && ramp is not null)
+        if (rateList is null && ramp is null)
         {
-            return Fail("--rate and --ramp exclude each other: pass one of them.", out error);
+            return Fail("Pass --rate R[,R...] for runs at fixed rates, --ramp FROM:TO:STEP, or both.", out error);
         }
 
-        if (rate is null && ramp is null)
+        if (rateList is null && Value("--duration") is not null)
         {
-            return Fail("Pass --rate R for one run at R orders per second, or --ramp FROM:TO:STEP.", out error);
+            return Fail("--duration belongs to --rate; each step of --ramp takes --step-duration.", out error);
         }
 
-        if (rate is not null)
+        if (ramp is null && Value("--step-duration") is not null)
         {
-            if (Value("--step-duration") is not null)
+            return Fail("--step-duration belongs to --ramp; runs at --rate take --duration.", out error);
+        }
+
+        if (ramp is null && Value("--max-p99") is not null)
+        {
+            return Fail("--max-p99 belongs to --ramp.", out error);
+        }
+
+        if (rateList is not null)
+        {
+            var rates = new List<double>();
+            foreach (var text in rateList.Split(','))
             {
-                return Fail("--step-duration belongs to --ramp; a run at one --rate takes --duration.", out error);
+                if (!TryNumber(text, 0, 100_000, out var r))
+                {
+                    return Fail($"--rate takes numbers of orders per second above 0 (at most 100000), not '{text}'.", out error);
+                }
+
+                rates.Add(r);
             }
 
-            if (!TryNumber(rate, 0, 100_000, out var r))
+            if (rates.Count > RampPlan.MaxSteps)
             {
-                return Fail($"--rate takes a number of orders per second above 0 (at most 100000), not '{rate}'.", out error);
+                return Fail($"--rate lists {rates.Count} rates; at most {RampPlan.MaxSteps}.", out error);
             }
 
-            options = options with { Rate = r };
             if (!TrySeconds(Value("--duration"), "--duration", options.Duration, 0, 86_400, out var duration, out error))
             {
                 return null;
             }
 
-            options = options with { Duration = duration };
+            options = options with { Rates = rates, Duration = duration };
         }
-        else
-        {
-            if (Value("--duration") is not null)
-            {
-                return Fail("--duration belongs to a run at one --rate; each step of --ramp takes --step-duration.", out error);
-            }
 
-            var parts = ramp!.Split(':');
+        if (ramp is not null)
+        {
+            var parts = ramp.Split(':');
             if (parts.Length != 3
                 || !TryNumber(parts[0], 0, 100_000, out var from)
                 || !TryNumber(parts[1], 0, 100_000, out var to)
@@ -157,18 +179,13 @@ internal static partial class CommandLine
                 return Fail($"--ramp {ramp} makes {plan.Rates().Count} steps; at most {RampPlan.MaxSteps}.", out error);
             }
 
-            if (!TrySeconds(Value("--step-duration"), "--step-duration", options.Duration, 0, 86_400, out var stepDuration, out error)
+            if (!TrySeconds(Value("--step-duration"), "--step-duration", options.StepDuration, 0, 86_400, out var stepDuration, out error)
                 || !TryMilliseconds(Value("--max-p99"), "--max-p99", options.MaxP99, 0, 3_600_000, out var maxP99, out error))
             {
                 return null;
             }
 
-            options = options with { Ramp = plan, Duration = stepDuration, MaxP99 = maxP99 };
-        }
-
-        if (Value("--max-p99") is not null && ramp is null)
-        {
-            return Fail("--max-p99 belongs to --ramp.", out error);
+            options = options with { Ramp = plan, StepDuration = stepDuration, MaxP99 = maxP99 };
         }
 
         if (!TrySeconds(Value("--warmup"), "--warmup", options.Warmup, -1, 3_600, out var warmup, out error)
@@ -241,8 +258,63 @@ internal static partial class CommandLine
             options = options with { JsonPath = json };
         }
 
+        if (Value("--silo-pid") is { } pids)
+        {
+            var list = new List<int>();
+            foreach (var text in pids.Split(','))
+            {
+                if (!TryWhole(text, 1, int.MaxValue, out var pid))
+                {
+                    return Fail($"--silo-pid takes process ids, not '{text}'.", out error);
+                }
+
+                list.Add(pid);
+            }
+
+            options = options with { SiloPids = list };
+        }
+
+        if (Value("--postgres") is { } postgres)
+        {
+            try
+            {
+                var connection = new NpgsqlConnectionStringBuilder(postgres);
+                if (string.IsNullOrWhiteSpace(connection.Host) || string.IsNullOrWhiteSpace(connection.Database))
+                {
+                    return Fail("--postgres names no Host or no Database.", out error);
+                }
+
+                connection.ApplicationName ??= "orderplatform-loadgen";
+                options = options with { Postgres = connection.ConnectionString };
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException)
+            {
+                return Fail($"--postgres is not a valid PostgreSQL connection string: {e.Message}", out error);
+            }
+        }
+
+        if (Value("--commit-ceiling") is { } ceiling)
+        {
+            if (!TryNumber(ceiling, 0, 100_000_000, out var tps))
+            {
+                return Fail($"--commit-ceiling takes a number of commits per second above 0, not '{ceiling}'.", out error);
+            }
+
+            options = options with { CommitCeiling = tps };
+        }
+
+        if (!TrySeconds(Value("--quiet-wait"), "--quiet-wait", options.QuietWait, -1, 3_600, out var quietWait, out error))
+        {
+            return null;
+        }
+
+        if (Value("--quiet-wait") is not null && options.Postgres is null)
+        {
+            return Fail("--quiet-wait needs --postgres: it waits for the platform's unfinished sagas.", out error);
+        }
+
         error = null;
-        return options;
+        return options with { QuietWait = quietWait };
     }
 
     private static bool TryNumber(string text, double above, double atMost, out double value) =>

@@ -3,6 +3,7 @@ using OrderPlatform.LoadGen.Orders;
 using OrderPlatform.LoadGen.Reporting;
 using OrderPlatform.LoadGen.Runs;
 using OrderPlatform.LoadGen.Scheduling;
+using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Command;
 
@@ -56,28 +57,28 @@ internal static class LoadCommand
             return CouldNotRun;
         }
 
-        var rates = options.Ramp?.Rates() ?? [options.Rate!.Value];
+        var sampler = new ServerSampler(options.SiloPids, options.Postgres, options.Targets, http, time);
+        if (options.WatchesServer && await sampler.ProblemAsync(cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            await errors.WriteLineAsync(problem).ConfigureAwait(false);
+            return CouldNotRun;
+        }
+
         await output.WriteLineAsync(
-            $"targets {string.Join(", ", options.Targets)}; warm-up {Seconds(options.Warmup)} s, measured {Seconds(options.Duration)} s per run; " +
-            $"tokens {string.Join(",", options.Tokens)}; completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight").ConfigureAwait(false);
-        await output.WriteLineAsync(ReportText.Header()).ConfigureAwait(false);
+            $"targets {string.Join(", ", options.Targets)}; warm-up {Seconds(options.Warmup)} s; tokens {string.Join(",", options.Tokens)}; " +
+            $"completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight").ConfigureAwait(false);
+        var server = options.WatchesServer;
+        var ceiling = options.CommitCeiling is not null;
+        await output.WriteLineAsync(ReportText.Header(server, ceiling)).ConfigureAwait(false);
 
         var runs = new List<RunResult>();
         double? sustained = null, failed = null;
         try
         {
-            for (var step = 0; step < rates.Count; step++)
+            var step = 0;
+            foreach (var rate in options.Ramp?.Rates() ?? [])
             {
-                var driver = new HttpOrderDriver(http, options.Targets, mix, $"{runId}-{step}", options.CompletionTimeout, options.PollInterval);
-                var schedule = new ArrivalSchedule(rates[step], options.Warmup, options.Duration);
-                var run = await LoadRun.RunAsync(schedule, driver, options.MaxInFlight, time, cancellationToken).ConfigureAwait(false);
-                runs.Add(run);
-                await output.WriteLineAsync(ReportText.Row(run)).ConfigureAwait(false);
-                if (options.Ramp is null)
-                {
-                    break;
-                }
-
+                var run = await RunOnceAsync("ramp", rate, options.StepDuration, step++).ConfigureAwait(false);
                 if (!run.Sustains(options.MaxP99))
                 {
                     failed = run.OfferedRate;
@@ -85,6 +86,11 @@ internal static class LoadCommand
                 }
 
                 sustained = run.OfferedRate;
+            }
+
+            foreach (var rate in options.Rates)
+            {
+                await RunOnceAsync("fixed", rate, options.Duration, step++).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -111,13 +117,50 @@ internal static class LoadCommand
                 [.. options.Targets.Select(t => t.AbsoluteUri)],
                 new LoadSettings(
                     options.Warmup.TotalSeconds, options.Duration.TotalSeconds, options.Skus, options.SkuPrefix, options.Restock, options.Tokens,
-                    options.CompletionTimeout.TotalSeconds, options.MaxInFlight, options.PollInterval.TotalMilliseconds),
+                    options.CompletionTimeout.TotalSeconds, options.MaxInFlight, options.PollInterval.TotalMilliseconds,
+                    options.StepDuration.TotalSeconds, options.CommitCeiling),
                 runs,
                 ramp);
             await File.WriteAllTextAsync(path, report.ToJson(), CancellationToken.None).ConfigureAwait(false);
         }
 
-        return ramp is not null ? (ramp.HighestSustainedRate is null ? Errors : Clean) : runs[0].Errors == 0 ? Clean : Errors;
+        var clean = (ramp is null || ramp.HighestSustainedRate is not null) && runs.Where(r => r.Phase == "fixed").All(r => r.Errors == 0);
+        return clean ? Clean : Errors;
+
+        async Task<RunResult> RunOnceAsync(string phase, double rate, TimeSpan duration, int step)
+        {
+            if (server)
+            {
+                var left = await sampler.WaitUntilQuietAsync(options.QuietWait, cancellationToken).ConfigureAwait(false);
+                if (left > 0)
+                {
+                    await output.WriteLineAsync($"  ({left} sagas of earlier runs were still unfinished after {Seconds(options.QuietWait)} s; starting anyway)").ConfigureAwait(false);
+                }
+            }
+
+            var driver = new HttpOrderDriver(http, options.Targets, mix, $"{runId}-{step}", options.CompletionTimeout, options.PollInterval);
+            var schedule = new ArrivalSchedule(rate, options.Warmup, duration);
+            var sampling = server ? sampler.SampleAsync(options.Warmup, duration, cancellationToken) : null;
+            var run = await LoadRun.RunAsync(schedule, driver, options.MaxInFlight, time, cancellationToken).ConfigureAwait(false) with { Phase = phase };
+            if (sampling is not null)
+            {
+                var metrics = await sampling.ConfigureAwait(false);
+                var finishedInWindow = run.SagasPerSecond * duration.TotalSeconds;
+                run = run with
+                {
+                    Server = metrics with { CommitsPerSaga = metrics.Commits is { } commits && finishedInWindow > 0 ? Math.Round(commits / finishedInWindow, 2) : null },
+                };
+            }
+
+            if (options.CommitCeiling is { } tps)
+            {
+                run = run with { ShareOfCommitCeiling = Math.Round(run.SagasPerSecond / tps, 3) };
+            }
+
+            runs.Add(run);
+            await output.WriteLineAsync(ReportText.Row(run, server, ceiling)).ConfigureAwait(false);
+            return run;
+        }
     }
 
     private static async Task<Uri?> FirstSilentTargetAsync(HttpClient http, IReadOnlyList<Uri> targets, CancellationToken cancellationToken)

@@ -1,16 +1,19 @@
 namespace OrderPlatform.LoadGen.Command;
 
-/// <summary>What a load generator invocation does, validated. Either a fixed <see cref="Rate"/> or a <see cref="Ramp"/>.</summary>
+/// <summary>What a load generator invocation does, validated: a <see cref="Ramp"/>, fixed <see cref="Rates"/>, or both (the ramp first).</summary>
 internal sealed record LoadOptions
 {
     public required IReadOnlyList<Uri> Targets { get; init; }
 
-    public double? Rate { get; init; }
+    public IReadOnlyList<double> Rates { get; init; } = [];
 
     public RampPlan? Ramp { get; init; }
 
-    /// <summary>The measured window of a fixed-rate run, or of each step of a ramp.</summary>
+    /// <summary>The measured window of each fixed-rate run.</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The measured window of each step of a ramp.</summary>
+    public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Before each measured window; what happens in it is not reported.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
@@ -37,6 +40,20 @@ internal sealed record LoadOptions
     public TimeSpan MaxP99 { get; init; } = TimeSpan.FromSeconds(1);
 
     public string? JsonPath { get; init; }
+
+    /// <summary>Silo processes on this machine whose CPU and memory are sampled during each measured window.</summary>
+    public IReadOnlyList<int> SiloPids { get; init; } = [];
+
+    /// <summary>The platform's database: commits per saga during each window, and no run starts before its sagas are done.</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>The machine's commit ceiling (pgbench tps), to report sagas/s as a share of it.</summary>
+    public double? CommitCeiling { get; init; }
+
+    /// <summary>How long to wait before a run for the platform's unfinished sagas (with <see cref="Postgres"/>).</summary>
+    public TimeSpan QuietWait { get; init; } = TimeSpan.FromSeconds(120);
+
+    public bool WatchesServer => SiloPids.Count > 0 || Postgres is not null;
 }
 
 /// <summary>Rates from <see cref="From"/> to <see cref="To"/> by <see cref="Step"/> orders per second.</summary>

@@ -32,7 +32,9 @@ internal sealed record LoadSettings(
     IReadOnlyList<string> Tokens,
     double CompletionTimeoutSeconds,
     int MaxInFlight,
-    double PollIntervalMs);
+    double PollIntervalMs,
+    double StepDurationSeconds,
+    double? CommitCeilingTps);
 
 /// <summary>What a ramp found: the highest rate whose step had no error and a p99 under the limit, before the first that failed.</summary>
 internal sealed record RampSummary(double From, double To, double Step, double MaxP99Ms, double? HighestSustainedRate, double? FirstFailedRate);

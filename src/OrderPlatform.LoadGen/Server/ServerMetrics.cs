@@ -1,0 +1,14 @@
+namespace OrderPlatform.LoadGen.Server;
+
+/// <summary>
+/// The platform's side of a run's measured window, when the command was told where to look: silo CPU (percent of
+/// one core, summed over the silo processes) and peak resident memory, PostgreSQL commits in the platform's
+/// database, and the outbox relay's peak backlog and lag as <c>GET /relay/status</c> reports them.
+/// </summary>
+internal sealed record ServerMetrics(
+    double? SiloCpuPercent,
+    double? SiloRssMb,
+    long? Commits,
+    double? CommitsPerSaga,
+    long? RelayBacklogMax,
+    double? RelayLagMaxSeconds);
