@@ -73,6 +73,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.InRange(server.GetProperty("siloRssMb").GetDouble(), 10, 10_000);
         Assert.True(server.GetProperty("commits").GetInt64() > 0, $"commits: {server}");
         Assert.True(server.GetProperty("commitsPerSaga").GetDouble() > 1, $"commits per saga: {server}");
+        Assert.True(server.GetProperty("walSyncs").GetInt64() >= 0, $"WAL syncs: {server}");
         Assert.Equal(JsonValueKind.Null, server.GetProperty("relayBacklogMax").ValueKind);
         Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
 

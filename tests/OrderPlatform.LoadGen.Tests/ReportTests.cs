@@ -25,7 +25,7 @@ public sealed class ReportTests
             new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
             ["http://127.0.0.1:5081/"],
             new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
-            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 120, 0.8), ShareOfCommitCeiling = 0.215 }],
+            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 }],
             new RampSummary(100, 300, 100, 1000, 100, 200));
 
         using var document = JsonDocument.Parse(report.ToJson());
@@ -64,6 +64,8 @@ public sealed class ReportTests
         Assert.Equal(412.3, server.GetProperty("siloRssMb").GetDouble());
         Assert.Equal(24_000, server.GetProperty("commits").GetInt64());
         Assert.Equal(8.04, server.GetProperty("commitsPerSaga").GetDouble());
+        Assert.Equal(6_000, server.GetProperty("walSyncs").GetInt64());
+        Assert.Equal(2.01, server.GetProperty("walSyncsPerSaga").GetDouble());
         Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
         Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
         Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
@@ -106,12 +108,12 @@ public sealed class ReportTests
         Assert.Equal(["fixed", "200", "3000", "199.5", "12.5", "20.0", "1500", "1501", "1502", "1.5", "3.0", "3", "2000", "997", "0", "17"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(["  fixed 200/s errors: timeout 3"], ReportText.Details(run));
 
-        var watched = run with { Server = new(87.5, 412.3, 24_000, 8.04, 120, 0.8), ShareOfCommitCeiling = 0.215 };
+        var watched = run with { Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 };
         var wide = ReportText.Row(watched, server: true, ceiling: true);
         Assert.Equal(ReportText.Header(server: true, ceiling: true).Length, wide.Length);
         Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
-        Assert.Equal(["8.0", "120", "0.8", "88", "412", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^6..]);
-        Assert.Equal(["-", "-", "-", "-", "-"], ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^5..]);
+        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^7..]);
+        Assert.Equal(["-", "-", "-", "-", "-", "-"], ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^6..]);
         Assert.Equal(
             "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",
             ReportText.Verdict(new RampSummary(100, 300, 100, 1000, 100, 200)));

@@ -36,7 +36,8 @@ internal static partial class CommandLine
 
         Watching the platform during each measured window (adds columns to the table):
           --silo-pid PID[,PID...]   silo processes on this machine: CPU (% of one core, summed) and peak RSS
-          --postgres CS             the platform's database: commits (pg_stat_database.xact_commit) per saga
+          --postgres CS             the platform's database: commits (pg_stat_database.xact_commit, read-only
+                                    ones too) and the server's WAL flushes (pg_stat_wal.wal_sync) per saga
                                     finished in the window; before each run, waits for unfinished sagas
           --quiet-wait S            how long to wait for them at most (default 120)
           --commit-ceiling TPS      this machine's commit ceiling (pgbench tps): prints sagas/s as a share of it

@@ -148,7 +148,11 @@ internal static class LoadCommand
                 var finishedInWindow = run.SagasPerSecond * duration.TotalSeconds;
                 run = run with
                 {
-                    Server = metrics with { CommitsPerSaga = metrics.Commits is { } commits && finishedInWindow > 0 ? Math.Round(commits / finishedInWindow, 2) : null },
+                    Server = metrics with
+                    {
+                        CommitsPerSaga = metrics.Commits is { } commits && finishedInWindow > 0 ? Math.Round(commits / finishedInWindow, 2) : null,
+                        WalSyncsPerSaga = metrics.WalSyncs is { } syncs && finishedInWindow > 0 ? Math.Round(syncs / finishedInWindow, 2) : null,
+                    },
                 };
             }
 

@@ -14,7 +14,7 @@ internal static class ReportText
 
     private static readonly (string Header, int Width)[] ServerColumns =
     [
-        ("commits/saga", 13), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11), ("silo RSS MB", 12),
+        ("commits/saga", 13), ("WAL syncs/saga", 15), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11), ("silo RSS MB", 12),
     ];
 
     private static readonly (string Header, int Width)[] CeilingColumns = [("sagas/s / pg tps", 17)];
@@ -40,7 +40,7 @@ internal static class ReportText
             var metrics = run.Server;
             cells.AddRange(
             [
-                Optional(metrics?.CommitsPerSaga, "0.0"), Optional(metrics?.RelayBacklogMax, "0"), Optional(metrics?.RelayLagMaxSeconds, "0.0"),
+                Optional(metrics?.CommitsPerSaga, "0.0"), Optional(metrics?.WalSyncsPerSaga, "0.0"), Optional(metrics?.RelayBacklogMax, "0"), Optional(metrics?.RelayLagMaxSeconds, "0.0"),
                 Optional(metrics?.SiloCpuPercent, "0"), Optional(metrics?.SiloRssMb, "0"),
             ]);
         }

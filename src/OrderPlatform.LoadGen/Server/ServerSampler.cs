@@ -67,6 +67,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
         var start = time.GetTimestamp();
         var cpuAtStart = CpuTime();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
+        var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
         double? lagMax = null;
         while (true)
@@ -97,10 +98,13 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
         var elapsed = time.GetElapsedTime(start);
         var cpuAtEnd = CpuTime();
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
+        var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
         return new ServerMetrics(
             cpuAtStart is { } c0 && cpuAtEnd is { } c1 ? Math.Round((c1 - c0) / elapsed * 100, 1) : null,
             rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
             commitsAtEnd - commitsAtStart,
+            null,
+            walSyncsAtEnd - walSyncsAtStart,
             null,
             backlogMax,
             lagMax);
@@ -177,6 +181,19 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
 
     private async Task<long> CommitsAsync(CancellationToken cancellationToken) =>
         await ScalarAsync("select xact_commit from pg_stat_database where datname = current_database()", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Null where the server has no pg_stat_wal (before PostgreSQL 14).</summary>
+    private async Task<long?> WalSyncsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScalarAsync("select wal_sync from pg_stat_wal", cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return null;
+        }
+    }
 
     private async Task<long> UnfinishedSagasAsync(CancellationToken cancellationToken) =>
         await ScalarAsync("select count(*) from sagas where not finished", cancellationToken).ConfigureAwait(false);
