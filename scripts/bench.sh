@@ -120,7 +120,7 @@ loadgen_json="$state/loadgen-$stamp.json"
 arguments=(
   --target "$(IFS=,; echo "${targets[*]}")" --warmup "$warmup" --skus "$skus" --sku-prefix bench-sku --restock 1000000
   --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout"
-  --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --commit-ceiling "$tps" --json "$loadgen_json"
+  --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
 [[ -z "$ramp" ]] || arguments+=(--ramp "$ramp" --step-duration "$step_duration" --max-p99 "$max_p99")
 [[ -z "$rates" ]] || arguments+=(--rate "$rates" --duration "$duration")
