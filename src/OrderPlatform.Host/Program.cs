@@ -23,9 +23,22 @@ if (string.IsNullOrWhiteSpace(connectionString))
     return 2;
 }
 
-var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" }.Build();
+// Two pools. The hot one (appends, stream reads, idempotency, the payment simulator) leaves no session state
+// behind, so its connections go back to the pool without a reset (seven statements each time otherwise), and
+// its statements are parsed and planned once per connection. The other serves what does hold session state
+// (the relay's advisory-lock leases and LISTEN, the migration lock) and resets every connection it gets back.
+var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" };
+dataSourceBuilder.ConnectionStringBuilder.NoResetOnClose = true;
+if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+{
+    dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+}
+
+var dataSource = dataSourceBuilder.Build();
+var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(builder.Configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>() ?? new EventStoreOptions());
 builder.Services.AddSingleton<PostgresEventStore>();
 builder.Services.AddSingleton<SagaIndex>();
 builder.Services.AddSingleton<IdempotencyStore>();
@@ -77,7 +90,7 @@ builder.UseOrleans(silo =>
 builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<RelayMetrics>();
-builder.Services.AddHostedService<OutboxRelay>();
+builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<OutboxRelay>(sp, sessionDataSource));
 
 builder.Services.AddHostedService<SagaRecoveryService>();
 builder.Services.AddHostedService<IdempotencyPurgeService>();
@@ -88,7 +101,7 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Ad
 builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = 8 * 1024 * 1024);
 
 // The schema must exist before the silo joins the cluster through the membership table.
-var applied = await new MigrationRunner(dataSource).ApplyAsync();
+var applied = await new MigrationRunner(sessionDataSource).ApplyAsync();
 
 var app = builder.Build();
 app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -107,6 +120,24 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
     sharesHeld = relay.SharesHeld,
     publishedBySilo = relay.PublishedTotal,
 })).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, and this silo's share of the relay.");
+app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo) =>
+{
+    // This silo only: its grain activations by type, and its memory.
+    var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics([silo.SiloAddress]);
+    using var process = Process.GetCurrentProcess();
+    var gc = GC.GetGCMemoryInfo();
+    return TypedResults.Ok(new
+    {
+        silo = silo.SiloAddress.ToString(),
+        activations = statistics.Where(s => s.GrainType.StartsWith("OrderPlatform.", StringComparison.Ordinal))
+            .GroupBy(s => s.GrainType.Split(',')[0].Split('.')[^1], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal),
+        workingSetBytes = process.WorkingSet64,
+        gcHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
+        gcCommittedBytes = gc.TotalCommittedBytes,
+        gen2Collections = GC.CollectionCount(2),
+    });
+}).WithTags("Operations").WithSummary("This silo's grain activations by type and its memory (working set, GC heap).");
 app.MapOrdersApi();
 app.MapInventoryApi();
 

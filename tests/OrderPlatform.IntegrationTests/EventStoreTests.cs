@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.EventStore.Migrations;
@@ -68,6 +69,62 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         await using var sagas = db.DataSource.CreateCommand("select count(*) from sagas where order_id = $1");
         sagas.Parameters.AddWithValue(orderId);
         Assert.Equal(0L, await sagas.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_to_many_streams_share_transactions_and_keep_their_own_versions()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { MaxConcurrentCommits = 1 });
+        var streams = Enumerable.Range(0, 200).Select(_ => $"group-{Guid.NewGuid():N}").ToArray();
+        var versions = await Task.WhenAll(streams.Select(s => store.AppendAsync(s, "test", 0, [Event(), Event()])));
+
+        Assert.All(versions, v => Assert.Equal(2, v));
+        await using var command = db.DataSource.CreateCommand(
+            """
+            select count(*), count(distinct xmin::text), (select count(*) from outbox where stream_id = any($1)),
+                   count(*) filter (where version not in (1, 2))
+            from events where stream_id = any($1)
+            """);
+        command.Parameters.AddWithValue(streams);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal(400L, reader.GetInt64(0));
+        Assert.Equal(400L, reader.GetInt64(2));
+        Assert.Equal(0L, reader.GetInt64(3));
+
+        // Rows written by one transaction share its id (xmin): 200 appends through one committer took far fewer.
+        Assert.True(reader.GetInt64(1) < 100, $"{reader.GetInt64(1)} transactions for 200 concurrent appends");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_stale_writer_fails_alone_and_the_rest_of_its_group_commits(bool groupCommit)
+    {
+        var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { GroupCommit = groupCommit, MaxConcurrentCommits = 1 });
+        var contested = $"contested-{Guid.NewGuid():N}";
+        await store.AppendAsync(contested, "test", 0, [Event()]);
+        var staleSaga = Guid.NewGuid();
+        var aheadSaga = Guid.NewGuid();
+        var goodSagas = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToArray();
+        static NpgsqlBatchCommand Index(Guid id, DateTimeOffset now) => OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(id, false, null, null, now);
+
+        var good = goodSagas.Select(id => store.AppendAsync($"fresh-{id:N}", "test", 0, [Event()], [Index(id, _time.GetUtcNow())])).ToList();
+        var behind = store.AppendAsync(contested, "test", 0, [Event()], [Index(staleSaga, _time.GetUtcNow())]);
+        var ahead = store.AppendAsync(contested, "test", 2, [Event()], [Index(aheadSaga, _time.GetUtcNow())]);
+        good.AddRange(goodSagas.Take(20).Select(id => store.AppendAsync($"second-{id:N}", "test", 0, [Event()])));
+
+        Assert.All(await Task.WhenAll(good), v => Assert.Equal(1, v));
+        Assert.Equal(contested, (await Assert.ThrowsAsync<ConcurrencyConflictException>(() => behind)).StreamId);
+        Assert.Equal(2, (await Assert.ThrowsAsync<ConcurrencyConflictException>(() => ahead)).ExpectedVersion);
+
+        Assert.Equal([1], (await store.ReadStreamAsync(contested)).Select(e => e.Version));
+        await using var sagas = db.DataSource.CreateCommand("select count(*) filter (where order_id = any($1)), count(*) filter (where order_id = any($2)) from sagas");
+        sagas.Parameters.AddWithValue(goodSagas);
+        sagas.Parameters.AddWithValue(new[] { staleSaga, aheadSaga });
+        await using var reader = await sagas.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((40L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 
     [Fact]

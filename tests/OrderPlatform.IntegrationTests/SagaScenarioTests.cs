@@ -221,4 +221,51 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         var (_, _, missing) = await GetPreferringAsync(Guid.NewGuid(), "wait=5");
         Assert.Equal(HttpStatusCode.NotFound, missing);
     }
+
+    private async Task<Dictionary<string, int>> ActivationsAsync()
+    {
+        var status = JsonDocument.Parse(await _api.Http.GetStringAsync("/silo/status")).RootElement;
+        Assert.True(status.GetProperty("workingSetBytes").GetInt64() > 0);
+        return status.GetProperty("activations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+    }
+
+    [Fact]
+    public async Task Finished_orders_leave_memory_and_still_answer_reads()
+    {
+        var sku = NewSku("at-rest");
+        await _api.RestockAsync(sku, 50);
+        var orders = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            orders.Add(await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1)));
+        }
+
+        foreach (var orderId in orders)
+        {
+            await _api.WaitUntilFinishedAsync(orderId);
+        }
+
+        var busy = await ActivationsAsync();
+        Assert.True(busy.GetValueOrDefault("OrderSagaGrain") >= 5, $"activations right after the orders finished: {string.Join(", ", busy)}");
+
+        // Sagas, orders and payments at rest deactivate a few seconds after their end; the stock grain stays.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Dictionary<string, int> now;
+        do
+        {
+            await Task.Delay(500);
+            now = await ActivationsAsync();
+        }
+        while (clock.Elapsed < TimeSpan.FromSeconds(60)
+            && (now.GetValueOrDefault("OrderSagaGrain") + now.GetValueOrDefault("OrderGrain") + now.GetValueOrDefault("PaymentGrain")) > 0);
+
+        Assert.Equal(0, now.GetValueOrDefault("OrderSagaGrain") + now.GetValueOrDefault("OrderGrain") + now.GetValueOrDefault("PaymentGrain"));
+        Assert.True(now.GetValueOrDefault("InventoryGrain") >= 1);
+
+        // A read brings an order back from its streams, whole.
+        var again = await _api.GetOrderAsync(orders[0]);
+        Assert.Equal("Completed", again.GetProperty("status").GetString());
+        Assert.Equal("Captured", again.GetProperty("payment").GetProperty("status").GetString());
+        Assert.Equal(7, again.GetProperty("saga").GetProperty("steps").GetArrayLength());
+    }
 }

@@ -248,7 +248,10 @@ public sealed record OrderSaga
         }
     }
 
-    public static string CommandId(Guid orderId, SagaStep step) => $"saga:{orderId:N}:{step}";
+    /// <summary>How the ids of the commands a saga sends begin.</summary>
+    public const string CommandIdPrefix = "saga:";
+
+    public static string CommandId(Guid orderId, SagaStep step) => $"{CommandIdPrefix}{orderId:N}:{step}";
 
     /// <summary>
     /// Forward steps up to capture may be refused and turn the saga to compensation. Steps after a successful

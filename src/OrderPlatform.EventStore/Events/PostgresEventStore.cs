@@ -1,39 +1,59 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace OrderPlatform.EventStore.Events;
 
+/// <summary>How appends reach PostgreSQL.</summary>
+public sealed class EventStoreOptions
+{
+    public const string Section = "EventStore";
+
+    /// <summary>
+    /// Appends that arrive while others are being written wait and are committed together, in one statement
+    /// and one transaction (each stream keeps its own version check). Off: every append is its own transaction.
+    /// </summary>
+    public bool GroupCommit { get; set; } = true;
+
+    /// <summary>How many group transactions may be in flight at once (each on its own connection).</summary>
+    public int MaxConcurrentCommits { get; set; } = 4;
+
+    /// <summary>The most appends one group transaction carries.</summary>
+    public int MaxAppendsPerCommit { get; set; } = 256;
+}
+
 /// <summary>
 /// Append-only event streams in PostgreSQL. An append writes the events and their outbox rows in one
-/// statement (one transaction); optimistic concurrency comes from the version guard (sql/0006) and the
-/// (stream_id, version) unique key.
+/// statement (one transaction); optimistic concurrency comes from the version guard (sql/0007) and the
+/// (stream_id, version) unique key. With group commit, concurrent appends to different streams share the
+/// statement and the transaction: the box's commit rate then bounds the number of groups, not of appends.
 /// </summary>
-public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? options = null)
 {
-    /// <summary>SQLSTATE raised by events_expect_version when the stream is not at the expected version.</summary>
+    /// <summary>SQLSTATE raised by events_expect_versions when a stream is not at the expected version.</summary>
     private const string VersionConflictState = "OP409";
 
-    // Evaluated once per append: fails the statement (and its transaction) unless the stream is at $2.
-    private const string GuardSql = "with guard as materialized (select events_expect_version($1, $2) as ok)";
-
-    private const string InsertEventsSql = """
-        insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
-        select $1, $2 + e.ord, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
-        from guard, unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
-             with ordinality as e(event_id, event_type, schema_version, data, metadata, ord)
-        where guard.ok
-        """;
-
-    private const string AppendSql = GuardSql + ",\nappended as (\n" + InsertEventsSql + """
-
-        returning global_position, stream_id, version
+    // $1/$2: one (stream, expected version) pair per append; $3..$9: one entry per event; $10: the time;
+    // $11/$12: the published streams and their aggregate types. The guard fails the statement, and so the
+    // transaction with everything batched alongside, unless every stream is where its writer expects it.
+    private const string AppendSql = """
+        with guard as materialized (select events_expect_versions($1, $2) as ok),
+        appended as (
+            insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
+            select e.stream_id, e.version, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $10
+            from guard, unnest($3::text[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[])
+                 as e(stream_id, version, event_id, event_type, schema_version, data, metadata)
+            where guard.ok
+            returning global_position, stream_id, version
         )
         insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
-        select global_position, stream_id, version, $9, $8 from appended
+        select a.global_position, a.stream_id, a.version, p.aggregate_type, $10
+        from appended a join unnest($11::text[], $12::text[]) as p(stream_id, aggregate_type) on p.stream_id = a.stream_id
         """;
 
-    // Streams that are internal bookkeeping (the saga's step log) are stored but not announced in the outbox.
-    private const string AppendUnpublishedSql = GuardSql + "\n" + InsertEventsSql;
+    private readonly EventStoreOptions _options = options ?? new EventStoreOptions();
+    private readonly ConcurrentQueue<PendingAppend> _queue = new();
+    private int _committers;
 
     public NpgsqlDataSource DataSource => dataSource;
 
@@ -69,9 +89,11 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     /// Appends <paramref name="events"/> after <paramref name="expectedVersion"/> and returns the new version.
     /// <paramref name="alongside"/> are further statements committed in the same transaction (for example the saga index).
     /// Unless <paramref name="publish"/> is false, every event gets an outbox row in the same transaction.
+    /// With group commit the append may share its transaction with appends to other streams; it still commits
+    /// or fails on its own version check alone. Once queued it is not cancelled.
     /// </summary>
     /// <exception cref="ConcurrencyConflictException">Another writer appended first.</exception>
-    public async Task<int> AppendAsync(
+    public Task<int> AppendAsync(
         string streamId,
         string aggregateType,
         int expectedVersion,
@@ -83,43 +105,196 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
         if (events.Count == 0)
         {
-            return expectedVersion;
+            return Task.FromResult(expectedVersion);
         }
 
-        var append = new NpgsqlBatchCommand(publish ? AppendSql : AppendUnpublishedSql);
-        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        append.Parameters.Add(new NpgsqlParameter<int> { TypedValue = expectedVersion });
-        append.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. events.Select(e => e.EventId)] });
-        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.EventType)] });
-        append.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. events.Select(e => e.SchemaVersion)] });
-        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Data)] });
-        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. events.Select(e => e.Metadata)] });
-        append.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        if (publish)
+        cancellationToken.ThrowIfCancellationRequested();
+        var append = new PendingAppend(streamId, aggregateType, expectedVersion, events, alongside ?? [], publish);
+        if (!_options.GroupCommit)
         {
-            append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = aggregateType });
+            return CommitAloneAsync(append);
         }
 
-        // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit
-        // together, and a failed version check aborts them all.
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(append);
-        foreach (var command in alongside ?? [])
+        _queue.Enqueue(append);
+        StartCommitterIfNeeded();
+        return append.Completion.Task;
+    }
+
+    private async Task<int> CommitAloneAsync(PendingAppend append)
+    {
+        await CommitAsync([append]).ConfigureAwait(false);
+        return await append.Completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Committers are tasks that drain the queue and stop when it is empty; there are at most
+    /// <see cref="EventStoreOptions.MaxConcurrentCommits"/>. Under light load each append gets a committer of its
+    /// own at once; under heavy load appends pile up behind the busy committers and leave together.
+    /// </summary>
+    private void StartCommitterIfNeeded()
+    {
+        if (TryTakeCommitterSlot())
         {
-            batch.BatchCommands.Add(command);
+            _ = Task.Run(DrainAsync);
         }
+    }
 
+    private bool TryTakeCommitterSlot()
+    {
+        while (true)
+        {
+            var running = Volatile.Read(ref _committers);
+            if (running >= Math.Max(1, _options.MaxConcurrentCommits))
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _committers, running + 1, running) == running)
+            {
+                return true;
+            }
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var group = new List<PendingAppend>();
+        while (true)
+        {
+            group.Clear();
+            while (group.Count < Math.Max(1, _options.MaxAppendsPerCommit) && _queue.TryDequeue(out var next))
+            {
+                group.Add(next);
+            }
+
+            if (group.Count == 0)
+            {
+                Interlocked.Decrement(ref _committers);
+
+                // An append queued between the last dequeue and the decrement must not be left without a committer.
+                if (_queue.IsEmpty || !TryTakeCommitterSlot())
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await CommitAsync(group).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Commits the group in one transaction and settles every append in it; never throws.</summary>
+    private async Task CommitAsync(IReadOnlyList<PendingAppend> group)
+    {
         try
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var batch = CreateBatch(group);
+            await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+            foreach (var append in group)
+            {
+                append.Completion.TrySetResult(append.ExpectedVersion + append.Events.Count);
+            }
+        }
+        catch (PostgresException) when (group.Count > 1)
+        {
+            // One append of the group is stale (or carries bad data): nothing of the group committed. Each append
+            // is tried again alone, so only the one at fault fails.
+            foreach (var append in group)
+            {
+                await CommitAsync([append]).ConfigureAwait(false);
+            }
         }
         catch (PostgresException e) when (e.SqlState == VersionConflictState
             || (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "events_stream_version"))
         {
-            throw new ConcurrencyConflictException(streamId, expectedVersion);
+            var append = group[0];
+            append.Completion.TrySetException(new ConcurrencyConflictException(append.StreamId, append.ExpectedVersion));
+        }
+        catch (Exception e)
+        {
+            // The connection broke or the server refused: whether the transaction committed is unknown, as for any
+            // failed write; the writers reload and retry, and a retried append that had landed meets a conflict.
+            foreach (var append in group)
+            {
+                append.Completion.TrySetException(e);
+            }
+        }
+    }
+
+    private NpgsqlBatch CreateBatch(IReadOnlyList<PendingAppend> group)
+    {
+        var eventCount = group.Sum(a => a.Events.Count);
+        var streams = new string[group.Count];
+        var expected = new int[group.Count];
+        var eventStreams = new string[eventCount];
+        var versions = new int[eventCount];
+        var ids = new Guid[eventCount];
+        var types = new string[eventCount];
+        var schemaVersions = new int[eventCount];
+        var data = new string[eventCount];
+        var metadata = new string[eventCount];
+        var published = new List<string>();
+        var publishedTypes = new List<string>();
+        var i = 0;
+        for (var a = 0; a < group.Count; a++)
+        {
+            var append = group[a];
+            streams[a] = append.StreamId;
+            expected[a] = append.ExpectedVersion;
+            if (append.Publish)
+            {
+                published.Add(append.StreamId);
+                publishedTypes.Add(append.AggregateType);
+            }
+
+            for (var n = 0; n < append.Events.Count; n++, i++)
+            {
+                var e = append.Events[n];
+                eventStreams[i] = append.StreamId;
+                versions[i] = append.ExpectedVersion + n + 1;
+                ids[i] = e.EventId;
+                types[i] = e.EventType;
+                schemaVersions[i] = e.SchemaVersion;
+                data[i] = e.Data;
+                metadata[i] = e.Metadata;
+            }
         }
 
-        return expectedVersion + events.Count;
+        var command = new NpgsqlBatchCommand(AppendSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = expected });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = eventStreams });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = versions });
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = schemaVersions });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = data });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = metadata });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. published] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. publishedTypes] });
+
+        // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit
+        // together, and a failed version check aborts them all.
+        var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(command);
+        foreach (var append in group)
+        {
+            foreach (var side in append.Alongside)
+            {
+                // A copy: a group that fails is retried append by append, and a command belongs to one batch only.
+                var copy = new NpgsqlBatchCommand(side.CommandText);
+                foreach (NpgsqlParameter parameter in side.Parameters)
+                {
+                    copy.Parameters.Add(parameter.Clone());
+                }
+
+                batch.BatchCommands.Add(copy);
+            }
+        }
+
+        return batch;
     }
 
     /// <summary>Which of the given streams exist (have at least one event).</summary>
@@ -135,5 +310,11 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         }
 
         return found;
+    }
+
+    private sealed record PendingAppend(
+        string StreamId, string AggregateType, int ExpectedVersion, IReadOnlyList<EventToAppend> Events, IReadOnlyList<NpgsqlBatchCommand> Alongside, bool Publish)
+    {
+        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -39,9 +39,54 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Whether appended events are announced through the outbox (and so reach Kafka).</summary>
     protected virtual bool Published => true;
 
+    /// <summary>How long an activation whose aggregate came to rest stays in memory (for the reads that follow its end).</summary>
+    public static readonly TimeSpan RestingLinger = TimeSpan.FromSeconds(5);
+
+    private IGrainTimer? _restTimer;
+
     /// <summary>Called whenever the state moved on: after an append and after catching up with the stream.</summary>
     protected virtual void OnStateChanged()
     {
+    }
+
+    /// <summary>
+    /// Whether nothing more is expected of the aggregate soon (a finished order, a settled payment). Such an
+    /// activation deactivates <see cref="RestingLinger"/> later, so memory does not grow with completed orders;
+    /// a later call activates it again from its stream.
+    /// </summary>
+    protected virtual bool IsAtRest(TState state) => false;
+
+    /// <summary>Whether a command id is kept to answer its repeats; aggregates that answer repeats from their state need not.</summary>
+    protected virtual bool RemembersCommand(string commandId) => true;
+
+    private void StateMoved()
+    {
+        OnStateChanged();
+        RestIfDone();
+    }
+
+    private void RestIfDone()
+    {
+        if (_restTimer is not null || !IsAtRest(State))
+        {
+            return;
+        }
+
+        _restTimer = this.RegisterGrainTimer(() =>
+        {
+            if (IsAtRest(State))
+            {
+                DeactivateOnIdle();
+            }
+            else
+            {
+                // It came back to life meanwhile (an empty aggregate that got its first command).
+                _restTimer?.Dispose();
+                _restTimer = null;
+            }
+
+            return Task.CompletedTask;
+        }, RestingLinger, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
@@ -51,6 +96,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     {
         State = InitialState;
         await CatchUpAsync(cancellationToken);
+
+        // Also an activation for an aggregate that does not exist (a read of an unknown order) is at rest.
+        RestIfDone();
     }
 
     /// <summary>Reads and applies whatever was appended after the version this activation knows.</summary>
@@ -63,7 +111,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             State = Apply(State, @event);
             Version = e.Version;
             var metadata = JsonSerializer.Deserialize<EventMetadata>(e.Metadata, EventJson.Options);
-            if (metadata?.CommandId is { } commandId)
+            if (metadata?.CommandId is { } commandId && RemembersCommand(commandId))
             {
                 _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, @event] : [@event];
             }
@@ -71,7 +119,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
         if (stored.Count > 0)
         {
-            OnStateChanged();
+            StateMoved();
         }
     }
 
@@ -132,11 +180,11 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
         Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, Alongside(next), Published);
         State = next;
-        if (commandId is not null)
+        if (commandId is not null && RemembersCommand(commandId))
         {
             _eventsByCommand[commandId] = events;
         }
 
-        OnStateChanged();
+        StateMoved();
     }
 }

@@ -18,6 +18,12 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
 
     protected override Stock Apply(Stock state, StockEvent recorded) => state.Apply(recorded);
 
+    /// <summary>
+    /// A SKU sees every order for it: remembering each saga command would grow without end. Stock answers a
+    /// repeated reserve, commit or release from the order's reservation instead; restocks are remembered.
+    /// </summary>
+    protected override bool RemembersCommand(string commandId) => !commandId.StartsWith(OrderPlatform.Domain.Checkout.OrderSaga.CommandIdPrefix, StringComparison.Ordinal);
+
     public async Task<StockView> RestockAsync(string commandId, int quantity)
     {
         await HandleAsync(commandId, stock => stock.Restock(quantity));

@@ -16,6 +16,8 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
 
     protected override Order Apply(Order state, OrderEvent recorded) => state.Apply(recorded);
 
+    protected override bool IsAtRest(Order state) => state.Status is OrderStatus.None or OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled;
+
     public Task<CommandReply> PlaceAsync(string commandId, CheckoutRequest request) =>
         RunAsync(commandId, order => order.Place(
             request.OrderId,

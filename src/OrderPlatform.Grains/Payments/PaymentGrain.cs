@@ -41,6 +41,9 @@ public sealed class PaymentGrain(
 
     protected override Payment Apply(Payment state, PaymentEvent recorded) => state.Apply(recorded);
 
+    /// <summary>Not begun, or settled: a refund of a captured payment is rare and activates it again.</summary>
+    protected override bool IsAtRest(Payment state) => state.Status is PaymentStatus.None or PaymentStatus.Captured or PaymentStatus.Declined or PaymentStatus.Voided or PaymentStatus.Refunded;
+
     private string Key(string operation) => $"{OrderId:N}:{operation}";
 
     public Task<CommandReply> AuthorizeAsync(string commandId, decimal amount, string currency, string paymentToken) =>
