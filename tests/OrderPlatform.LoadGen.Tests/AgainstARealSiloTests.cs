@@ -44,7 +44,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
             errors,
             CancellationToken.None);
 
-        Assert.True(exitCode == LoadCommand.Clean, $"exit code {exitCode}:\n{errors}\n{output}");
+        Assert.True(exitCode == LoadCommand.Clean, $"exit code {exitCode} (silo log: {_silo.LogPath}):\n{errors}\n{output}");
         using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
         File.Delete(json);
         var run = Assert.Single(document.RootElement.GetProperty("runs").EnumerateArray());

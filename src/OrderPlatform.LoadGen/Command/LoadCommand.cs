@@ -7,7 +7,7 @@ using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Command;
 
-/// <summary>The command: arguments in; stock, run (once or as a ramp), print; an exit code a script can branch on.</summary>
+/// <summary>The command: arguments in; stock, run (a ramp, then fixed rates), print; an exit code a script can branch on.</summary>
 internal static class LoadCommand
 {
     public const int Clean = 0;
@@ -19,6 +19,19 @@ internal static class LoadCommand
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(errors);
+        try
+        {
+            return await RunCommandAsync(args, output, errors, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await errors.WriteLineAsync("The run was cancelled.").ConfigureAwait(false);
+            return CouldNotRun;
+        }
+    }
+
+    private static async Task<int> RunCommandAsync(IReadOnlyList<string> args, TextWriter output, TextWriter errors, TimeProvider time, CancellationToken cancellationToken)
+    {
         var options = CommandLine.Parse(args, out var error);
         if (options is null)
         {
@@ -32,16 +45,22 @@ internal static class LoadCommand
             return BadArguments;
         }
 
-        time ??= TimeProvider.System;
         var startedAt = time.GetUtcNow();
         var runId = Guid.NewGuid().ToString("N")[..12];
         var mix = new OrderMix(options.SkuPrefix, options.Skus, options.Tokens);
         using var http = LoadHttp.Create(options.MaxInFlight);
+        var sampler = new ServerSampler(options.SiloPids, options.Postgres, options.Targets, http, time);
         try
         {
             if (await FirstSilentTargetAsync(http, options.Targets, cancellationToken).ConfigureAwait(false) is { } silent)
             {
                 await errors.WriteLineAsync($"The target {silent} does not answer GET /health.").ConfigureAwait(false);
+                return CouldNotRun;
+            }
+
+            if (options.WatchesServer && await sampler.ProblemAsync(cancellationToken).ConfigureAwait(false) is { } problem)
+            {
+                await errors.WriteLineAsync(problem).ConfigureAwait(false);
                 return CouldNotRun;
             }
 
@@ -57,13 +76,6 @@ internal static class LoadCommand
             return CouldNotRun;
         }
 
-        var sampler = new ServerSampler(options.SiloPids, options.Postgres, options.Targets, http, time);
-        if (options.WatchesServer && await sampler.ProblemAsync(cancellationToken).ConfigureAwait(false) is { } problem)
-        {
-            await errors.WriteLineAsync(problem).ConfigureAwait(false);
-            return CouldNotRun;
-        }
-
         await output.WriteLineAsync(
             $"targets {string.Join(", ", options.Targets)}; warm-up {Seconds(options.Warmup)} s; tokens {string.Join(",", options.Tokens)}; " +
             $"completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight").ConfigureAwait(false);
@@ -73,30 +85,22 @@ internal static class LoadCommand
 
         var runs = new List<RunResult>();
         double? sustained = null, failed = null;
-        try
+        var step = 0;
+        foreach (var rate in options.Ramp?.Rates() ?? [])
         {
-            var step = 0;
-            foreach (var rate in options.Ramp?.Rates() ?? [])
+            var run = await RunOnceAsync("ramp", rate, options.StepDuration, step++).ConfigureAwait(false);
+            if (!run.Sustains(options.MaxP99))
             {
-                var run = await RunOnceAsync("ramp", rate, options.StepDuration, step++).ConfigureAwait(false);
-                if (!run.Sustains(options.MaxP99))
-                {
-                    failed = run.OfferedRate;
-                    break;
-                }
-
-                sustained = run.OfferedRate;
+                failed = run.OfferedRate;
+                break;
             }
 
-            foreach (var rate in options.Rates)
-            {
-                await RunOnceAsync("fixed", rate, options.Duration, step++).ConfigureAwait(false);
-            }
+            sustained = run.OfferedRate;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        foreach (var rate in options.Rates)
         {
-            await errors.WriteLineAsync("The run was cancelled.").ConfigureAwait(false);
-            return CouldNotRun;
+            await RunOnceAsync("fixed", rate, options.Duration, step++).ConfigureAwait(false);
         }
 
         foreach (var line in runs.SelectMany(ReportText.Details))
