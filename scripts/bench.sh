@@ -64,6 +64,16 @@ for project in OrderPlatform.Host OrderPlatform.KafkaMock OrderPlatform.LoadGen;
   dotnet build "src/$project/$project.csproj" -c Release -nologo -v q -clp:ErrorsOnly >/dev/null
 done
 
+# The load generator checks its own arguments: ask it now (against a closed port) rather than after pgbench.
+run_arguments=(--warmup "$warmup" --skus "$skus" --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout")
+[[ -z "$ramp" ]] || run_arguments+=(--ramp "$ramp" --step-duration "$step_duration" --max-p99 "$max_p99")
+[[ -z "$rates" ]] || run_arguments+=(--rate "$rates" --duration "$duration")
+check=0
+dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll --target http://127.0.0.1:9 "${run_arguments[@]}" \
+  >/dev/null 2>"$state/arguments.log" || check=$?
+if [[ $check -eq 2 ]]; then head -n 1 "$state/arguments.log" >&2; exit 2; fi
+rm -f "$state/arguments.log"
+
 scripts/local-postgres.sh status >/dev/null 2>&1 || postgres_started=yes
 scripts/local-postgres.sh start >/dev/null
 psql=("$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
@@ -118,12 +128,9 @@ done
 # 3. The ramp, then the fixed rates, in one invocation of the load generator: one table.
 loadgen_json="$state/loadgen-$stamp.json"
 arguments=(
-  --target "$(IFS=,; echo "${targets[*]}")" --warmup "$warmup" --skus "$skus" --sku-prefix bench-sku --restock 1000000
-  --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout"
+  --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
   --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
-[[ -z "$ramp" ]] || arguments+=(--ramp "$ramp" --step-duration "$step_duration" --max-p99 "$max_p99")
-[[ -z "$rates" ]] || arguments+=(--rate "$rates" --duration "$duration")
 echo
 echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version ($durability), $silos silo(s), pgbench $tps tps"
 status=0
