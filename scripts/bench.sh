@@ -136,6 +136,9 @@ echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version
 status=0
 dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll "${arguments[@]}" || status=$?
 [[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
+for n in $(seq 1 "$silos"); do
+  kill -0 "${silo_pids[n-1]}" 2>/dev/null || { echo "silo $n (pid ${silo_pids[n-1]}) exited during the benchmark: its numbers are void; see $state/silo-$n.log" >&2; status=1; }
+done
 
 results="$state/bench-$stamp.json"
 {
@@ -148,3 +151,4 @@ results="$state/bench-$stamp.json"
 } >"$results"
 rm -f "$loadgen_json"
 echo "results: $results (silo logs in $state/)"
+exit "$status"
