@@ -76,11 +76,11 @@ rm -f "$state/arguments.log"
 
 scripts/local-postgres.sh status >/dev/null 2>&1 || postgres_started=yes
 scripts/local-postgres.sh start >/dev/null
-psql=("$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
 durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
 
-# 1. The commit ceiling: pgbench's default TPC-B-like script on a database of its own, alone on the machine.
+# 1. The commit ceiling: pgbench's default TPC-B-like script on a database of its own, before the platform starts.
 echo "pgbench: scale $pgbench_scale, 4 clients, 2 threads, $pgbench_seconds s ($durability)..."
 "${psql[@]}" -d postgres -c "drop database if exists pgbench" -c "create database pgbench"
 "$bindir/pgbench" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -i -q -s "$pgbench_scale" pgbench >"$state/pgbench-init.log" 2>&1
