@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Reflection;
 
-namespace OrderPlatform.IntegrationTests.Infrastructure;
+namespace OrderPlatform.Testing;
 
 /// <summary>
 /// One silo host (Orleans silo + REST API) as a separate operating-system process, started from the host's
@@ -35,6 +35,8 @@ public sealed class SiloProcess : IAsyncDisposable
     public string LogPath { get; }
 
     public bool HasExited => _process.HasExited;
+
+    public int ProcessId => _process.Id;
 
     public static string HostAssemblyPath
     {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace OrderPlatform.IntegrationTests.Infrastructure;
+namespace OrderPlatform.Testing;
 
 /// <summary>How tests end the processes they start: SIGKILL like kill -9, or SIGTERM with a bounded wait.</summary>
 public static class ProcessControl

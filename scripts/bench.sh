@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The platform's benchmark, on one machine in one run, printing one table:
+#   1. pgbench (TPC-B-like, 4 clients, 2 threads, durable commits) against the benchmark's PostgreSQL server, in a
+#      database of its own: the commit ceiling of this machine, in transactions per second;
+#   2. the mock Kafka cluster and the silo(s) on a fresh database of the same server, then the load generator ramping
+#      the order rate to find the highest one sustained with p99 under --max-p99 and no errors;
+#   3. the load generator at fixed rates.
+# Each run's row has sagas/s, latency from the order's intended start to its terminal state, errors, PostgreSQL
+# commits per saga, the relay's backlog and lag, silo CPU and memory, and sagas/s as a share of pgbench's tps.
+#   scripts/bench.sh                                   # the full benchmark, about 10 minutes
+#   scripts/bench.sh --pgbench-seconds 5 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
+# Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),
+#   --max-p99 MS (1000), --rates R,R,... (100,200,500), --duration S (20), --warmup S (5), --silos N (1),
+#   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates.
+# PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
+# default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
+duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout)
+      [[ $# -ge 2 ]] || { echo "$1 needs a value." >&2; exit 2; }
+      name="${1#--}"; declare "${name//-/_}=$2"; shift 2 ;;
+    --no-ramp) ramp=""; shift ;;
+    --no-rates) rates=""; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "Unknown argument '$1'." >&2; usage >&2; exit 2 ;;
+  esac
+done
+for value in "$pgbench_seconds" "$pgbench_scale" "$silos"; do
+  [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "--pgbench-seconds, --pgbench-scale and --silos take whole numbers above 0, not '$value'." >&2; exit 2; }
+done
+(( silos <= 9 )) || { echo "--silos takes 1 to 9." >&2; exit 2; }
+[[ -n "$ramp" || -n "$rates" ]] || { echo "--no-ramp and --no-rates together leave nothing to run." >&2; exit 2; }
+
+state=".data/bench"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$state"
+export ORDERPLATFORM_PGDATA="${BENCH_PGDATA:-$PWD/$state/postgres}"
+export ORDERPLATFORM_PGPORT="${BENCH_PGPORT:-54339}"
+bindir="$(scripts/ensure-postgres.sh)"
+
+children=()
+postgres_started=""
+cleanup() {
+  local pid
+  for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${children[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  if [[ -n "$postgres_started" ]]; then scripts/local-postgres.sh stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building the host, the mock Kafka cluster and the load generator (Release)..."
+for project in OrderPlatform.Host OrderPlatform.KafkaMock OrderPlatform.LoadGen; do
+  dotnet build "src/$project/$project.csproj" -c Release -nologo -v q -clp:ErrorsOnly >/dev/null
+done
+
+# The load generator checks its own arguments: ask it now (against a closed port) rather than after pgbench.
+run_arguments=(--warmup "$warmup" --skus "$skus" --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout")
+[[ -z "$ramp" ]] || run_arguments+=(--ramp "$ramp" --step-duration "$step_duration" --max-p99 "$max_p99")
+[[ -z "$rates" ]] || run_arguments+=(--rate "$rates" --duration "$duration")
+check=0
+dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll --target http://127.0.0.1:9 "${run_arguments[@]}" \
+  >/dev/null 2>"$state/arguments.log" || check=$?
+if [[ $check -eq 2 ]]; then head -n 1 "$state/arguments.log" >&2; exit 2; fi
+rm -f "$state/arguments.log"
+
+scripts/local-postgres.sh status >/dev/null 2>&1 || postgres_started=yes
+scripts/local-postgres.sh start >/dev/null
+psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+server_version="$("${psql[@]}" -d postgres -c "show server_version")"
+durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
+
+# 1. The commit ceiling: pgbench's default TPC-B-like script on a database of its own, before the platform starts.
+echo "pgbench: scale $pgbench_scale, 4 clients, 2 threads, $pgbench_seconds s ($durability)..."
+"${psql[@]}" -d postgres -c "drop database if exists pgbench" -c "create database pgbench"
+"$bindir/pgbench" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -i -q -s "$pgbench_scale" pgbench >"$state/pgbench-init.log" 2>&1
+"$bindir/pgbench" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -c 4 -j 2 -T "$pgbench_seconds" pgbench >"$state/pgbench.log" 2>&1
+tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$state/pgbench.log" | tail -n 1)"
+[[ -n "$tps" ]] || { echo "pgbench printed no tps; see $state/pgbench.log" >&2; exit 1; }
+echo "pgbench: $tps tps"
+
+# 2. The platform on a fresh database of the same server: the mock Kafka cluster and the silos.
+database="bench_platform"
+"${psql[@]}" -d postgres -c "drop database if exists $database" -c "create database $database"
+connection="Host=127.0.0.1;Port=$ORDERPLATFORM_PGPORT;Username=postgres;Database=$database"
+
+bootstrap="$state/kafka-bootstrap"
+rm -f "$bootstrap"
+topics=()
+for topic in orderplatform.orders orderplatform.inventory orderplatform.payments orderplatform.deadletter; do topics+=(--topic "$topic:6"); done
+dotnet src/OrderPlatform.KafkaMock/bin/Release/net10.0/OrderPlatform.KafkaMock.dll --brokers 1 "${topics[@]}" \
+  --bootstrap-file "$bootstrap" >"$state/kafka.log" 2>&1 &
+children+=($!)
+for _ in $(seq 1 100); do [[ -s "$bootstrap" ]] && break; sleep 0.1; done
+[[ -s "$bootstrap" ]] || { echo "The mock Kafka cluster did not start; see $state/kafka.log" >&2; exit 1; }
+
+targets=() silo_pids=()
+for n in $(seq 1 "$silos"); do
+  port=$((5290 + n))
+  ConnectionStrings__Postgres="$connection" \
+  Kafka__BootstrapServers="$(cat "$bootstrap")" \
+  Orleans__ClusterId="bench-$stamp" \
+  Orleans__SiloPort=$((11290 + n)) \
+  Orleans__GatewayPort=$((30290 + n)) \
+  Logging__LogLevel__Default=Warning \
+    dotnet src/OrderPlatform.Host/bin/Release/net10.0/OrderPlatform.Host.dll --urls "http://127.0.0.1:$port" >"$state/silo-$n.log" 2>&1 &
+  children+=($!) silo_pids+=($!) targets+=("http://127.0.0.1:$port")
+done
+for n in $(seq 1 "$silos"); do
+  for _ in $(seq 1 300); do
+    curl -sf "${targets[n-1]}/health" >/dev/null && break
+    kill -0 "${silo_pids[n-1]}" 2>/dev/null || { echo "silo $n exited; see $state/silo-$n.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  curl -sf "${targets[n-1]}/health" >/dev/null || { echo "silo $n did not answer /health; see $state/silo-$n.log" >&2; exit 1; }
+done
+
+# 3. The ramp, then the fixed rates, in one invocation of the load generator: one table.
+loadgen_json="$state/loadgen-$stamp.json"
+arguments=(
+  --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
+  --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
+)
+echo
+echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version ($durability), $silos silo(s), pgbench $tps tps"
+status=0
+dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll "${arguments[@]}" || status=$?
+[[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
+for n in $(seq 1 "$silos"); do
+  kill -0 "${silo_pids[n-1]}" 2>/dev/null || { echo "silo $n (pid ${silo_pids[n-1]}) exited during the benchmark: its numbers are void; see $state/silo-$n.log" >&2; status=1; }
+done
+
+results="$state/bench-$stamp.json"
+{
+  printf '{\n  "stamp": "%s",\n  "cores": %s,\n  "postgres": {"version": "%s", "synchronousCommit": "%s", "fsync": "%s"},\n' \
+    "$stamp" "$(nproc)" "$server_version" "$("${psql[@]}" -d postgres -c "show synchronous_commit")" "$("${psql[@]}" -d postgres -c "show fsync")"
+  printf '  "pgbench": {"tps": %s, "clients": 4, "threads": 2, "seconds": %s, "scale": %s},\n  "silos": %s,\n  "loadgen": ' \
+    "$tps" "$pgbench_seconds" "$pgbench_scale" "$silos"
+  sed 's/^/  /' "$loadgen_json" | sed '1s/^  //'
+  printf '}\n'
+} >"$results"
+rm -f "$loadgen_json"
+echo "results: $results (silo logs in $state/)"
+exit "$status"

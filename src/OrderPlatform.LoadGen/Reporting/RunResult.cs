@@ -1,0 +1,40 @@
+using OrderPlatform.LoadGen.Server;
+
+namespace OrderPlatform.LoadGen.Reporting;
+
+/// <summary>
+/// One run at one rate. Everything but <see cref="SagasPerSecond"/> and <see cref="MaxInFlight"/> is about the
+/// orders whose intended start lies in the measured window (after the warm-up): <see cref="Sent"/> of them were
+/// due, <see cref="Finished"/> reached a terminal state (by outcome in <see cref="Outcomes"/>), the rest are
+/// <see cref="Errors"/>. Latencies are measured from each order's intended start, not from when it was sent:
+/// <see cref="Latency"/> to the terminal state (its count equals <see cref="Finished"/>), <see cref="PostLatency"/>
+/// to the POST's 2xx answer. <see cref="SagasPerSecond"/> counts sagas seen finished during the measured window
+/// (warm-up orders too) per second of the window; <see cref="MaxInFlight"/> covers the whole run. <see cref="Server"/>
+/// is what the platform looked like during the window, when the command watched it, and
+/// <see cref="ShareOfCommitCeiling"/> is sagas/s divided by the commit ceiling (pgbench tps) when one was given.
+/// </summary>
+internal sealed record RunResult(
+    double OfferedRate,
+    double WarmupSeconds,
+    double DurationSeconds,
+    long Sent,
+    long Finished,
+    double SagasPerSecond,
+    LatencySummary Latency,
+    LatencySummary PostLatency,
+    long Errors,
+    IReadOnlyDictionary<string, long> ErrorsByKind,
+    IReadOnlyDictionary<string, long> Outcomes,
+    long Retries,
+    int MaxInFlight)
+{
+    /// <summary>"ramp" for a step of a ramp, "fixed" for a run at a rate given with --rate.</summary>
+    public string Phase { get; init; } = "fixed";
+
+    public ServerMetrics? Server { get; init; }
+
+    public double? ShareOfCommitCeiling { get; init; }
+
+    /// <summary>Whether the run meets a service level: no error, and a p99 under the limit.</summary>
+    public bool Sustains(TimeSpan maxP99) => Errors == 0 && Finished == Sent && Latency.P99 is { } p99 && p99 < maxP99.TotalMilliseconds;
+}

@@ -1,0 +1,208 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace OrderPlatform.LoadGen.Server;
+
+/// <summary>
+/// Watches the platform while a run's measured window lasts: the silo processes' CPU time and memory (/proc), the
+/// commits of the platform's database (pg_stat_database) and the relay status of every target, once a second.
+/// </summary>
+internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgres, IReadOnlyList<Uri> targets, HttpClient http, TimeProvider time)
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Checks that what it was pointed at answers; the reason when it does not.</summary>
+    public async Task<string?> ProblemAsync(CancellationToken cancellationToken)
+    {
+        if (siloPids.FirstOrDefault(pid => ProcessStats.CpuTime(pid) is null) is var missing and > 0)
+        {
+            return $"There is no process {missing} to watch (--silo-pid), or /proc cannot be read.";
+        }
+
+        if (postgres is not null)
+        {
+            try
+            {
+                await CommitsAsync(cancellationToken).ConfigureAwait(false);
+                await UnfinishedSagasAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException e)
+            {
+                return $"--postgres: {e.Message}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Waits up to <paramref name="limit"/> until the platform has no unfinished saga; the number left.</summary>
+    public async Task<long> WaitUntilQuietAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        if (postgres is null)
+        {
+            return 0;
+        }
+
+        var start = time.GetTimestamp();
+        while (true)
+        {
+            var unfinished = await UnfinishedSagasAsync(cancellationToken).ConfigureAwait(false);
+            if (unfinished == 0 || time.GetElapsedTime(start) >= limit)
+            {
+                return unfinished;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Samples from <paramref name="warmup"/> after now for <paramref name="window"/>: a run's measured window, started with it.</summary>
+    public async Task<ServerMetrics> SampleAsync(TimeSpan warmup, TimeSpan window, CancellationToken cancellationToken)
+    {
+        if (warmup > TimeSpan.Zero)
+        {
+            await Task.Delay(warmup, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var start = time.GetTimestamp();
+        var cpuAtStart = CpuTime();
+        var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
+        var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        long? rssMax = null, backlogMax = null;
+        double? lagMax = null;
+        while (true)
+        {
+            if (ResidentBytes() is { } rss)
+            {
+                rssMax = Math.Max(rssMax ?? 0, rss);
+            }
+
+            foreach (var target in targets)
+            {
+                if (await RelayStatusAsync(target, cancellationToken).ConfigureAwait(false) is var (backlog, lag))
+                {
+                    backlogMax = Math.Max(backlogMax ?? 0, backlog);
+                    lagMax = Math.Max(lagMax ?? 0, lag);
+                }
+            }
+
+            var left = window - time.GetElapsedTime(start);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            await Task.Delay(left < Interval ? left : Interval, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var elapsed = time.GetElapsedTime(start);
+        var cpuAtEnd = CpuTime();
+        var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
+        var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        return new ServerMetrics(
+            cpuAtStart is { } c0 && cpuAtEnd is { } c1 ? Math.Round((c1 - c0) / elapsed * 100, 1) : null,
+            rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
+            commitsAtEnd - commitsAtStart,
+            null,
+            walSyncsAtEnd - walSyncsAtStart,
+            null,
+            backlogMax,
+            lagMax);
+    }
+
+    private TimeSpan? CpuTime()
+    {
+        if (siloPids.Count == 0)
+        {
+            return null;
+        }
+
+        var total = TimeSpan.Zero;
+        foreach (var pid in siloPids)
+        {
+            if (ProcessStats.CpuTime(pid) is not { } cpu)
+            {
+                return null;
+            }
+
+            total += cpu;
+        }
+
+        return total;
+    }
+
+    private long? ResidentBytes()
+    {
+        if (siloPids.Count == 0)
+        {
+            return null;
+        }
+
+        long total = 0;
+        foreach (var pid in siloPids)
+        {
+            if (ProcessStats.ResidentBytes(pid) is not { } rss)
+            {
+                return null;
+            }
+
+            total += rss;
+        }
+
+        return total;
+    }
+
+    /// <summary>The relay's outbox backlog and the age of its oldest unpublished event; null when off or not answering.</summary>
+    private async Task<(long Backlog, double LagSeconds)?> RelayStatusAsync(Uri target, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await http.GetAsync(new Uri(target, "relay/status"), timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
+            var root = document.RootElement;
+            return root.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True
+                && root.TryGetProperty("backlog", out var backlog) && backlog.TryGetInt64(out var count)
+                && root.TryGetProperty("oldestUnpublishedAgeSeconds", out var age) && age.TryGetDouble(out var seconds)
+                ? (count, seconds)
+                : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private async Task<long> CommitsAsync(CancellationToken cancellationToken) =>
+        await ScalarAsync("select xact_commit from pg_stat_database where datname = current_database()", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Null where the server has no pg_stat_wal (before PostgreSQL 14).</summary>
+    private async Task<long?> WalSyncsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScalarAsync("select wal_sync from pg_stat_wal", cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return null;
+        }
+    }
+
+    private async Task<long> UnfinishedSagasAsync(CancellationToken cancellationToken) =>
+        await ScalarAsync("select count(*) from sagas where not finished", cancellationToken).ConfigureAwait(false);
+
+    private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Npgsql;
+using OrderPlatform.LoadGen.Command;
+using OrderPlatform.LoadGen.Scheduling;
+
+namespace OrderPlatform.LoadGen.Tests;
+
+/// <summary>The generator in this process against a real silo process and a real PostgreSQL, for a few seconds.</summary>
+public sealed class AgainstARealSiloTests : IAsyncLifetime
+{
+    private string _connectionString = "";
+    private SiloProcess _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        var server = await PostgresServer.InstanceAsync();
+        _connectionString = await server.CreateDatabaseAsync("loadgen");
+        _silo = await SiloProcess.StartAsync(_connectionString, $"loadgen-{Guid.NewGuid():N}"[..20]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Every_order_sent_reaches_its_terminal_state_and_the_report_counts_each_once()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"loadgen-{Guid.NewGuid():N}.json");
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+
+        var exitCode = await LoadCommand.RunAsync(
+            [
+                "--target", _silo.Http.BaseAddress!.ToString(), "--rate", "20", "--duration", "3", "--warmup", "1",
+                "--skus", "3", "--sku-prefix", "it-sku", "--restock", "1000", "--token", "tok_approve,tok_decline",
+                "--completion-timeout", "15", "--json", json, "--silo-pid", _silo.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--postgres", _connectionString, "--commit-ceiling", "1000",
+            ],
+            output,
+            errors,
+            CancellationToken.None);
+
+        Assert.True(exitCode == LoadCommand.Clean, $"exit code {exitCode} (silo log: {_silo.LogPath}):\n{errors}\n{output}");
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        File.Delete(json);
+        var run = Assert.Single(document.RootElement.GetProperty("runs").EnumerateArray());
+
+        // Orders 20 to 79 are due in the measured window (1 s to 4 s at 20/s); even ones approve, odd ones are declined.
+        var schedule = new ArrivalSchedule(20, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        var measured = Enumerable.Range((int)schedule.FirstMeasured, (int)schedule.MeasuredCount).ToList();
+        var approved = measured.Count(n => n % 2 == 0);
+        Assert.Equal(60, measured.Count);
+        Assert.Equal(measured.Count, run.GetProperty("sent").GetInt64());
+        Assert.Equal(measured.Count, run.GetProperty("finished").GetInt64());
+        Assert.Equal(0, run.GetProperty("errors").GetInt64());
+        Assert.Equal(approved, run.GetProperty("outcomes").GetProperty("Completed").GetInt64());
+        Assert.Equal(measured.Count - approved, run.GetProperty("outcomes").GetProperty("Cancelled").GetInt64());
+        var latency = run.GetProperty("latency");
+        Assert.Equal(run.GetProperty("finished").GetInt64(), latency.GetProperty("count").GetInt64());
+        Assert.InRange(latency.GetProperty("p50").GetDouble(), 0.001, 15_000);
+        Assert.InRange(latency.GetProperty("max").GetDouble(), latency.GetProperty("p99").GetDouble(), 15_000);
+        Assert.InRange(run.GetProperty("postLatency").GetProperty("p50").GetDouble(), 0.001, latency.GetProperty("max").GetDouble());
+        Assert.True(run.GetProperty("maxInFlight").GetInt32() >= 1);
+        Assert.Contains(" 20 ", output.ToString(), StringComparison.Ordinal);
+
+        // What the platform did meanwhile: this silo's CPU and memory, the database's commits; no relay without Kafka.
+        var server = run.GetProperty("server");
+        Assert.InRange(server.GetProperty("siloCpuPercent").GetDouble(), 0.1, 800);
+        Assert.InRange(server.GetProperty("siloRssMb").GetDouble(), 10, 10_000);
+        Assert.True(server.GetProperty("commits").GetInt64() > 0, $"commits: {server}");
+        Assert.True(server.GetProperty("commitsPerSaga").GetDouble() > 1, $"commits per saga: {server}");
+        Assert.True(server.GetProperty("walSyncs").GetInt64() >= 0, $"WAL syncs: {server}");
+        Assert.Equal(JsonValueKind.Null, server.GetProperty("relayBacklogMax").ValueKind);
+        Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
+
+        // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that outcome.
+        var outcomes = await SagaOutcomesAsync();
+        Assert.False(outcomes.ContainsKey("unfinished"), $"sagas by outcome: {string.Join(", ", outcomes)}");
+        Assert.Equal(schedule.Count, outcomes.Values.Sum());
+        Assert.Equal((schedule.Count + 1) / 2, outcomes.GetValueOrDefault("Completed"));
+        Assert.Equal(schedule.Count / 2, outcomes.GetValueOrDefault("Cancelled"));
+    }
+
+    [Fact]
+    public async Task A_target_that_does_not_answer_stops_the_command_before_any_order()
+    {
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        var silent = $"http://127.0.0.1:{PostgresServer.FreePort()}";
+
+        var exitCode = await LoadCommand.RunAsync(["--target", $"{_silo.Http.BaseAddress},{silent}", "--rate", "5", "--duration", "1"], output, errors, CancellationToken.None);
+
+        Assert.Equal(LoadCommand.CouldNotRun, exitCode);
+        Assert.Contains($"The target {silent}/ does not answer GET /health.", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    private async Task<Dictionary<string, long>> SagaOutcomesAsync()
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select case when finished then coalesce(outcome, 'none') else 'unfinished' end, count(*) from sagas group by 1", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var outcomes = new Dictionary<string, long>();
+        while (await reader.ReadAsync())
+        {
+            outcomes[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return outcomes;
+    }
+}

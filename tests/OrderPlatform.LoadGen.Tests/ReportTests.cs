@@ -1,0 +1,167 @@
+using System.Text;
+using System.Text.Json;
+using OrderPlatform.LoadGen.Orders;
+using OrderPlatform.LoadGen.Reporting;
+
+namespace OrderPlatform.LoadGen.Tests;
+
+/// <summary>What the report looks like to a script (JSON) and to a person (the table), and what the client sends and reads.</summary>
+public sealed class ReportTests
+{
+    private static RunResult Run(double rate, long errors, double p99) => new(
+        rate, 5, 30, 3000, 3000 - errors, rate - 0.5,
+        new LatencySummary(3000 - errors, 12.5, 20, p99, p99 + 1, p99 + 2, 13.25),
+        new LatencySummary(3000, 1.5, 2, 3, 4, 5, 1.75),
+        errors,
+        errors == 0 ? new Dictionary<string, long>() : new Dictionary<string, long> { ["timeout"] = errors },
+        new Dictionary<string, long> { ["Completed"] = 2000, ["Cancelled"] = 1000 - errors },
+        4,
+        17);
+
+    [Fact]
+    public void The_json_report_has_the_documented_shape()
+    {
+        var report = new LoadReport(
+            new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
+            ["http://127.0.0.1:5081/"],
+            new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
+            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 }],
+            new RampSummary(100, 300, 100, 1000, 100, 200));
+
+        using var document = JsonDocument.Parse(report.ToJson());
+        var root = document.RootElement;
+
+        Assert.Equal("2026-11-23T08:00:00+00:00", root.GetProperty("startedAt").GetString());
+        Assert.Equal("http://127.0.0.1:5081/", root.GetProperty("targets")[0].GetString());
+        var settings = root.GetProperty("settings");
+        Assert.Equal(5, settings.GetProperty("warmupSeconds").GetDouble());
+        Assert.Equal(100_000, settings.GetProperty("restock").GetInt32());
+        Assert.Equal("tok_decline", settings.GetProperty("tokens")[1].GetString());
+        Assert.Equal(25, settings.GetProperty("pollIntervalMs").GetDouble());
+        Assert.Equal(930, settings.GetProperty("commitCeilingTps").GetDouble());
+
+        var runs = root.GetProperty("runs");
+        Assert.Equal(2, runs.GetArrayLength());
+        var second = runs[1];
+        Assert.Equal(200, second.GetProperty("offeredRate").GetDouble());
+        Assert.Equal(3000, second.GetProperty("sent").GetInt64());
+        Assert.Equal(2997, second.GetProperty("finished").GetInt64());
+        Assert.Equal(199.5, second.GetProperty("sagasPerSecond").GetDouble());
+        Assert.Equal(1500, second.GetProperty("latency").GetProperty("p99").GetDouble());
+        Assert.Equal(1501, second.GetProperty("latency").GetProperty("p999").GetDouble());
+        Assert.Equal(1502, second.GetProperty("latency").GetProperty("max").GetDouble());
+        Assert.Equal(2997, second.GetProperty("latency").GetProperty("count").GetInt64());
+        Assert.Equal(1.5, second.GetProperty("postLatency").GetProperty("p50").GetDouble());
+        Assert.Equal(3, second.GetProperty("errors").GetInt64());
+        Assert.Equal(3, second.GetProperty("errorsByKind").GetProperty("timeout").GetInt64());
+        Assert.Equal(2000, second.GetProperty("outcomes").GetProperty("Completed").GetInt64());
+        Assert.Equal(4, second.GetProperty("retries").GetInt64());
+        Assert.Equal(17, second.GetProperty("maxInFlight").GetInt32());
+        Assert.Equal("ramp", second.GetProperty("phase").GetString());
+        Assert.Equal(0.215, second.GetProperty("shareOfCommitCeiling").GetDouble());
+        var server = second.GetProperty("server");
+        Assert.Equal(87.5, server.GetProperty("siloCpuPercent").GetDouble());
+        Assert.Equal(412.3, server.GetProperty("siloRssMb").GetDouble());
+        Assert.Equal(24_000, server.GetProperty("commits").GetInt64());
+        Assert.Equal(8.04, server.GetProperty("commitsPerSaga").GetDouble());
+        Assert.Equal(6_000, server.GetProperty("walSyncs").GetInt64());
+        Assert.Equal(2.01, server.GetProperty("walSyncsPerSaga").GetDouble());
+        Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
+        Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
+        Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
+
+        var ramp = root.GetProperty("ramp");
+        Assert.Equal(100, ramp.GetProperty("highestSustainedRate").GetDouble());
+        Assert.Equal(200, ramp.GetProperty("firstFailedRate").GetDouble());
+        Assert.Equal(1000, ramp.GetProperty("maxP99Ms").GetDouble());
+    }
+
+    [Fact]
+    public void A_run_without_ramp_and_without_finished_orders_writes_nulls_not_zeros()
+    {
+        var empty = new RunResult(10, 1, 1, 10, 0, 0, LatencySummary.From(LatencySummary.NewHistogram()), LatencySummary.From(LatencySummary.NewHistogram()),
+            10, new Dictionary<string, long> { ["transport"] = 10 }, new Dictionary<string, long>(), 0, 10);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:1/"], new LoadSettings(1, 1, 1, "s", null, ["t"], 1, 1, 1, 1, null), [empty], null);
+
+        using var document = JsonDocument.Parse(report.ToJson());
+
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("ramp").ValueKind);
+        Assert.Equal(JsonValueKind.Null, document.RootElement.GetProperty("settings").GetProperty("restock").ValueKind);
+        var latency = document.RootElement.GetProperty("runs")[0].GetProperty("latency");
+        Assert.Equal(0, latency.GetProperty("count").GetInt64());
+        Assert.Equal(JsonValueKind.Null, latency.GetProperty("p99").ValueKind);
+        Assert.Contains("  -", ReportText.Row(empty), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_table_has_one_row_per_run_under_its_header_and_names_the_errors()
+    {
+        var run = Run(200, 3, 1500);
+
+        var header = ReportText.Header();
+        var row = ReportText.Row(run);
+
+        Assert.Equal(header.Length, row.Length);
+        var columns = header.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("run", header.TrimStart(), StringComparison.Ordinal);
+        Assert.Contains("p99.9", columns);
+        Assert.Equal(["fixed", "200", "3000", "199.5", "12.5", "20.0", "1500", "1501", "1502", "1.5", "3.0", "3", "2000", "997", "0", "17"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["  fixed 200/s errors: timeout 3"], ReportText.Details(run));
+
+        var watched = run with { Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 };
+        var wide = ReportText.Row(watched, server: true, ceiling: true);
+        Assert.Equal(ReportText.Header(server: true, ceiling: true).Length, wide.Length);
+        Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
+        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^7..]);
+        Assert.Equal(["-", "-", "-", "-", "-", "-"], ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^6..]);
+        Assert.Equal(
+            "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",
+            ReportText.Verdict(new RampSummary(100, 300, 100, 1000, 100, 200)));
+        Assert.Equal(
+            "no rate sustained (p99 < 1000 ms and no errors); the first step, 100/s, was not",
+            ReportText.Verdict(new RampSummary(100, 300, 100, 1000, null, 100)));
+    }
+
+    [Fact]
+    public void Order_n_takes_the_nth_sku_and_token_in_turn_in_the_body_the_api_documents()
+    {
+        var mix = new OrderMix("bench-sku", 3, ["tok_approve", "tok_decline"]);
+
+        using var body = JsonDocument.Parse(mix.Body(7));
+        var root = body.RootElement;
+
+        Assert.Equal("c-7", root.GetProperty("customerId").GetString());
+        Assert.Equal("EUR", root.GetProperty("currency").GetString());
+        Assert.Equal("tok_decline", root.GetProperty("paymentToken").GetString());
+        var line = Assert.Single(root.GetProperty("lines").EnumerateArray());
+        Assert.Equal("bench-sku-1", line.GetProperty("sku").GetString());
+        Assert.Equal(1, line.GetProperty("quantity").GetInt32());
+        Assert.Equal(5.25m, line.GetProperty("unitPrice").GetDecimal());
+        Assert.Equal(["bench-sku-0", "bench-sku-1", "bench-sku-2"], mix.AllSkus());
+        Assert.Equal("tok_approve", mix.Token(8));
+        Assert.Equal("loadgen-run1-8", OrderMix.IdempotencyKey("run1", 8));
+        Assert.Equal("""{"quantity":250}""", Encoding.UTF8.GetString(OrderMix.RestockBody(250)));
+    }
+
+    [Theory]
+    [InlineData("""{"orderId":"0c1b","status":"Completed","saga":{"phase":"Finished","outcome":"Completed","steps":[]}}""", true, "Completed")]
+    [InlineData("""{"status":"Cancelled","saga":{"phase":"Finished","outcome":"Cancelled"}}""", true, "Cancelled")]
+    [InlineData("""{"status":"Rejected","saga":{"phase":"Finished","outcome":null}}""", true, "Rejected")]
+    [InlineData("""{"status":"Placed","saga":{"phase":"Forward","outcome":null}}""", false, "Placed")]
+    [InlineData("""{"status":"Confirmed","saga":{"phase":"Compensating"}}""", false, "Confirmed")]
+    public void The_order_read_back_says_whether_the_saga_finished_and_how(string json, bool finished, string outcome)
+    {
+        Assert.Equal((finished, outcome), HttpOrderDriver.ReadState(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("[]")]
+    [InlineData("""{"status":"Completed"}""")]
+    [InlineData("""{"saga":{"outcome":"Completed"}}""")]
+    [InlineData("""{"saga":"Finished"}""")]
+    public void An_answer_that_is_not_an_order_is_not_read_as_one(string json)
+    {
+        Assert.Null(HttpOrderDriver.ReadState(Encoding.UTF8.GetBytes(json)));
+    }
+}
