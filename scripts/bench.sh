@@ -11,18 +11,21 @@
 #   scripts/bench.sh --pgbench-seconds 5 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
 # Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),
 #   --max-p99 MS (1000), --rates R,R,... (100,200,500), --duration S (20), --warmup S (5), --silos N (1),
-#   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates.
+#   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates,
+#   --host-dir DIR (the silo build to measure; default this tree's Release build, e.g. another worktree's for a before/after),
+#   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
+#   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
-duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout)
+    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate)
       [[ $# -ge 2 ]] || { echo "$1 needs a value." >&2; exit 2; }
       name="${1#--}"; declare "${name//-/_}=$2"; shift 2 ;;
     --no-ramp) ramp=""; shift ;;
@@ -36,6 +39,13 @@ for value in "$pgbench_seconds" "$pgbench_scale" "$silos"; do
 done
 (( silos <= 9 )) || { echo "--silos takes 1 to 9." >&2; exit 2; }
 [[ -n "$ramp" || -n "$rates" ]] || { echo "--no-ramp and --no-rates together leave nothing to run." >&2; exit 2; }
+if [[ -n "$memory" ]]; then
+  [[ "$memory" =~ ^[1-9][0-9]*:[1-9][0-9]*$ && "$memory_rate" =~ ^[1-9][0-9]*$ ]] \
+    || { echo "--memory takes COMPLETED:INFLIGHT (whole numbers above 0, e.g. 100000:10000) and --memory-rate a whole number above 0." >&2; exit 2; }
+fi
+
+host_dll="${host_dir:-src/OrderPlatform.Host/bin/Release/net10.0}/OrderPlatform.Host.dll"
+if [[ -n "$host_dir" && ! -f "$host_dll" ]]; then echo "--host-dir: no OrderPlatform.Host.dll in $host_dir." >&2; exit 2; fi
 
 state=".data/bench"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -80,7 +90,11 @@ psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h 127.0.0.1
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
 durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
 
+# The memory run skips pgbench: it measures memory, not speed.
+tps=0
+[[ -n "$memory" ]] && pgbench_seconds=0
 # 1. The commit ceiling: pgbench's default TPC-B-like script on a database of its own, before the platform starts.
+if [[ -z "$memory" ]]; then
 echo "pgbench: scale $pgbench_scale, 4 clients, 2 threads, $pgbench_seconds s ($durability)..."
 "${psql[@]}" -d postgres -c "drop database if exists pgbench" -c "create database pgbench"
 "$bindir/pgbench" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -i -q -s "$pgbench_scale" pgbench >"$state/pgbench-init.log" 2>&1
@@ -88,6 +102,7 @@ echo "pgbench: scale $pgbench_scale, 4 clients, 2 threads, $pgbench_seconds s ($
 tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$state/pgbench.log" | tail -n 1)"
 [[ -n "$tps" ]] || { echo "pgbench printed no tps; see $state/pgbench.log" >&2; exit 1; }
 echo "pgbench: $tps tps"
+fi
 
 # 2. The platform on a fresh database of the same server: the mock Kafka cluster and the silos.
 database="bench_platform"
@@ -113,7 +128,7 @@ for n in $(seq 1 "$silos"); do
   Orleans__SiloPort=$((11290 + n)) \
   Orleans__GatewayPort=$((30290 + n)) \
   Logging__LogLevel__Default=Warning \
-    dotnet src/OrderPlatform.Host/bin/Release/net10.0/OrderPlatform.Host.dll --urls "http://127.0.0.1:$port" >"$state/silo-$n.log" 2>&1 &
+    dotnet "$host_dll" --urls "http://127.0.0.1:$port" >"$state/silo-$n.log" 2>&1 &
   children+=($!) silo_pids+=($!) targets+=("http://127.0.0.1:$port")
 done
 for n in $(seq 1 "$silos"); do
@@ -124,6 +139,43 @@ for n in $(seq 1 "$silos"); do
   done
   curl -sf "${targets[n-1]}/health" >/dev/null || { echo "silo $n did not answer /health; see $state/silo-$n.log" >&2; exit 1; }
 done
+
+if [[ -n "$memory" ]]; then
+  loadgen=(dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll --target "$(IFS=,; echo "${targets[*]}")"
+    --sku-prefix memory-sku --skus "$skus" --max-in-flight 20000)
+  # One line per sample: orders finished and in flight (from the saga index), this silo's activations and memory.
+  sample() {
+    local counts status
+    counts="$("${psql[@]}" -d "$database" -F ' ' -c "select count(*) filter (where finished), count(*) filter (where not finished) from sagas")"
+    status="$(curl -sf "${targets[0]}/silo/status" || echo '{}')"
+    field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$status"; }
+    printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s\n' "$1" ${counts} "$(field OrderSagaGrain)" "$(field OrderGrain)" "$(field PaymentGrain)" \
+      "$(field InventoryGrain)" "$(( $(field workingSetBytes) / 1048576 ))" "$(( $(field gcHeapBytes) / 1048576 ))"
+  }
+  watch_while() { while kill -0 "$1" 2>/dev/null; do sleep 15; kill -0 "$1" 2>/dev/null && sample "$2"; done; }
+  completed="${memory%%:*}" inflight="${memory##*:}"
+  echo
+  echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight"
+  printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s\n' "moment" finished "in flight" sagas orders payments stock "RSS MB" "heap MB"
+  sample "started"
+  "${loadgen[@]}" --restock 1000000 --rate "$memory_rate" --duration $(( (completed + memory_rate - 1) / memory_rate )) --warmup 0 \
+    --completion-timeout 120 --json "$state/memory-completed-$stamp.json" >"$state/memory-completed-$stamp.log" 2>&1 &
+  watch_while $! "placing orders"
+  for _ in $(seq 1 120); do [[ "$("${psql[@]}" -d "$database" -c "select count(*) from sagas where not finished")" == 0 ]] && break; sleep 1; done
+  sample "all finished"
+  sleep $(( 10 + 5 ))
+  sample "15 s later (grains at rest gone)"
+  in_flight_rate=$(( inflight / 40 > 0 ? inflight / 40 : 1 ))
+  "${loadgen[@]}" --token tok_slow_60000 --rate "$in_flight_rate" --duration 40 --warmup 0 --completion-timeout 180 \
+    --json "$state/memory-inflight-$stamp.json" >"$state/memory-inflight-$stamp.log" 2>&1 &
+  held=$!
+  sleep 42
+  sample "held in flight"
+  wait "$held" || true
+  sample "those finished too"
+  echo "load generator reports: $state/memory-*-$stamp.log"
+  exit 0
+fi
 
 # 3. The ramp, then the fixed rates, in one invocation of the load generator: one table.
 loadgen_json="$state/loadgen-$stamp.json"
