@@ -14,7 +14,8 @@
 #   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates,
 #   --host-dir DIR (the silo build to measure; default this tree's Release build, e.g. another worktree's for a before/after),
 #   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
-#   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization).
+#   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization;
+#   "live MB" is the GC heap after the last full collection, forced at the quiet moments; "heap MB" counts garbage).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
 set -euo pipefail
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate)
@@ -147,24 +148,30 @@ if [[ -n "$memory" ]]; then
   sample() {
     local counts status
     counts="$("${psql[@]}" -d "$database" -F ' ' -c "select count(*) filter (where finished), count(*) filter (where not finished) from sagas")"
-    status="$(curl -sf "${targets[0]}/silo/status" || echo '{}')"
+    status="$(curl -sf "${targets[0]}/silo/status${2:+?collect=true}" || echo '{}')"
     field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$status"; }
-    printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s\n' "$1" ${counts} "$(field OrderSagaGrain)" "$(field OrderGrain)" "$(field PaymentGrain)" \
-      "$(field InventoryGrain)" "$(( $(field workingSetBytes) / 1048576 ))" "$(( $(field gcHeapBytes) / 1048576 ))"
+    mib() { local bytes; bytes="$(field "$1")"; echo $(( ${bytes:-0} / 1048576 )); }
+    printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s %8s\n' "$1" ${counts} "$(field OrderSagaGrain)" "$(field OrderGrain)" "$(field PaymentGrain)" \
+      "$(field InventoryGrain)" "$(mib workingSetBytes)" "$(mib gcHeapBytes)" "$(mib gcHeapAfterLastFullCollectionBytes)"
   }
-  watch_while() { while kill -0 "$1" 2>/dev/null; do sleep 15; kill -0 "$1" 2>/dev/null && sample "$2"; done; }
+  watch_while() {
+    while kill -0 "$1" 2>/dev/null; do
+      sleep 15
+      if kill -0 "$1" 2>/dev/null; then sample "$2"; fi
+    done
+  }
   completed="${memory%%:*}" inflight="${memory##*:}"
   echo
   echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight"
-  printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s\n' "moment" finished "in flight" sagas orders payments stock "RSS MB" "heap MB"
+  printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s %8s\n' "moment" finished "in flight" sagas orders payments stock "RSS MB" "heap MB" "live MB"
   sample "started"
   "${loadgen[@]}" --restock 1000000 --rate "$memory_rate" --duration $(( (completed + memory_rate - 1) / memory_rate )) --warmup 0 \
     --completion-timeout 120 --json "$state/memory-completed-$stamp.json" >"$state/memory-completed-$stamp.log" 2>&1 &
   watch_while $! "placing orders"
   for _ in $(seq 1 120); do [[ "$("${psql[@]}" -d "$database" -c "select count(*) from sagas where not finished")" == 0 ]] && break; sleep 1; done
-  sample "all finished"
+  sample "all finished" collect
   sleep $(( 10 + 5 ))
-  sample "15 s later (grains at rest gone)"
+  sample "15 s later (grains at rest gone)" collect
   in_flight_rate=$(( inflight / 40 > 0 ? inflight / 40 : 1 ))
   "${loadgen[@]}" --token tok_slow_60000 --rate "$in_flight_rate" --duration 40 --warmup 0 --completion-timeout 180 \
     --json "$state/memory-inflight-$stamp.json" >"$state/memory-inflight-$stamp.log" 2>&1 &
@@ -172,7 +179,7 @@ if [[ -n "$memory" ]]; then
   sleep 42
   sample "held in flight"
   wait "$held" || true
-  sample "those finished too"
+  sample "those finished too" collect
   echo "load generator reports: $state/memory-*-$stamp.log"
   exit 0
 fi

@@ -85,6 +85,7 @@ builder.UseOrleans(silo =>
 
     // Completed orders should not keep grains in memory.
     silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(2));
+    silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = orleans.DirectoryCacheSize);
 });
 
 builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -120,8 +121,16 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
     sharesHeld = relay.SharesHeld,
     publishedBySilo = relay.PublishedTotal,
 })).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, and this silo's share of the relay.");
-app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo) =>
+app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, bool? collect) =>
 {
+    if (collect == true)
+    {
+        // For memory reports at a quiet moment: a full, compacting collection first, so the heap is what is live.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
     // This silo only: its grain activations by type, and its memory.
     var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics([silo.SiloAddress]);
     using var process = Process.GetCurrentProcess();
@@ -135,11 +144,22 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo) 
         workingSetBytes = process.WorkingSet64,
         gcHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
         gcCommittedBytes = gc.TotalCommittedBytes,
+
+        // What survived the last full collection: the live objects, without the garbage that GC heap counts.
+        gcHeapAfterLastFullCollectionBytes = LastFullCollection().HeapSizeBytes,
         gen2Collections = GC.CollectionCount(2),
     });
-}).WithTags("Operations").WithSummary("This silo's grain activations by type and its memory (working set, GC heap).");
+}).WithTags("Operations").WithSummary("This silo's grain activations by type and its memory (working set, GC heap). "
+    + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();
+
+static GCMemoryInfo LastFullCollection()
+{
+    var blocking = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+    var background = GC.GetGCMemoryInfo(GCKind.Background);
+    return blocking.Index >= background.Index ? blocking : background;
+}
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
