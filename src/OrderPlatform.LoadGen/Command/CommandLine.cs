@@ -62,33 +62,9 @@ internal static partial class CommandLine
     public static LoadOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
+        if (OrderPlatform.Commands.OptionValues.Read(args, ValueOptions, out error) is not { } values)
         {
-            var equals = args[i].StartsWith("--", StringComparison.Ordinal) ? args[i].IndexOf('=', StringComparison.Ordinal) : -1;
-            var (option, inline) = equals < 0 ? (args[i], null) : (args[i][..equals], args[i][(equals + 1)..]);
-            if (option is "-h" or "--help")
-            {
-                error = null;
-                return null;
-            }
-
-            if (!ValueOptions.Contains(option))
-            {
-                return Fail($"Unknown argument '{args[i]}'.", out error);
-            }
-
-            if (values.ContainsKey(option))
-            {
-                return Fail($"{option} is given twice.", out error);
-            }
-
-            if (inline is null && (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
-            {
-                return Fail($"{option} needs a value.", out error);
-            }
-
-            values[option] = inline ?? args[++i];
+            return null;
         }
 
         string? Value(string option) => values.GetValueOrDefault(option);
