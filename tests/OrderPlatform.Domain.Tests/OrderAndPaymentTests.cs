@@ -29,6 +29,17 @@ public class OrderAndPaymentTests
     }
 
     [Fact]
+    public void A_rejection_before_the_placement_landed_is_recorded_and_a_late_placement_cannot_revive_the_order()
+    {
+        var rejected = Order.Initial.Reject("out of stock", Now).Aggregate(Order.Initial, (o, e) => o.Apply(e));
+
+        Assert.Equal(OrderStatus.Rejected, rejected.Status);
+        Assert.Empty(rejected.Place(OrderId, "c", [new OrderLine("A", 1, 1m)], "EUR", Now));
+        Assert.Empty(rejected.Reject("again", Now));
+        Assert.Throws<InvalidTransitionException>(() => rejected.Confirm(Now));
+    }
+
+    [Fact]
     public void An_order_moves_placed_confirmed_completed_and_terminal_states_ignore_repeats()
     {
         var order = Order.Initial.Apply(new OrderPlaced(OrderId, "c", [new OrderLine("A", 1, 1m)], new Money(1m, "EUR"), Now));

@@ -21,17 +21,22 @@ public class OrderSagaTests
 
     private static OrderSaga Apply(OrderSaga saga, IEnumerable<SagaEvent> events) => events.Aggregate(saga, (s, e) => s.Apply(e));
 
-    /// <summary>Plays the saga as the grain would, answering each step with <paramref name="answer"/>.</summary>
-    private static (OrderSaga Saga, List<SagaStep> Ran) Drive(OrderSaga saga, Func<SagaStep, int, StepResult> answer, DateTimeOffset? at = null)
+    /// <summary>
+    /// Plays the saga as the grain would, answering each step with <paramref name="answer"/>: the steps of a stage
+    /// are started in one record, run, and their outcomes recorded together. <c>Ran</c> lists the steps in the order
+    /// the saga started them; <c>Stages</c> groups those started together.
+    /// </summary>
+    private static (OrderSaga Saga, List<SagaStep> Ran, List<string> Stages) Drive(OrderSaga saga, Func<SagaStep, int, StepResult> answer, DateTimeOffset? at = null)
     {
         var now = at ?? T0;
         var ran = new List<SagaStep>();
+        var stages = new List<string>();
         for (var i = 0; i < 200; i++)
         {
             switch (saga.Decide(now))
             {
                 case SagaDecision.Idle:
-                    return (saga, ran);
+                    return (saga, ran, stages);
                 case SagaDecision.Record r:
                     saga = Apply(saga, r.Events);
                     break;
@@ -39,9 +44,11 @@ public class OrderSagaTests
                     now = w.Until;
                     break;
                 case SagaDecision.Run run:
-                    ran.Add(run.Step);
-                    saga = Apply(saga, [new SagaStepStarted(run.Step, run.Attempt, now)]);
-                    saga = Apply(saga, saga.RecordResult(run.Step, run.Attempt, answer(run.Step, run.Attempt), now, Policy, 0.5));
+                    ran.AddRange(run.Steps.Select(s => s.Step));
+                    stages.Add(string.Join(" + ", run.Steps.Select(s => s.Step)));
+                    saga = Apply(saga, run.Steps.Select(s => new SagaStepStarted(s.Step, s.Attempt, now)));
+                    var outcomes = run.Steps.Select(s => new StepOutcome(s.Step, s.Attempt, answer(s.Step, s.Attempt))).ToList();
+                    saga = Apply(saga, saga.RecordResults(outcomes, now, Policy, 0.5));
                     break;
             }
         }
@@ -50,13 +57,13 @@ public class OrderSagaTests
     }
 
     [Fact]
-    public void Happy_path_runs_every_step_in_order_with_lines_of_one_sku_reserved_together()
+    public void Happy_path_runs_independent_steps_together_and_dependent_ones_in_order_with_lines_of_one_sku_reserved_together()
     {
-        var (saga, ran) = Drive(Started(), (_, _) => StepResult.Succeeded());
+        var (saga, _, stages) = Drive(Started(), (_, _) => StepResult.Succeeded());
 
         Assert.Equal(
-            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "AuthorizePayment", "ConfirmOrder", "CapturePayment", "CommitStock:A", "CommitStock:B", "CompleteOrder"],
-            ran.Select(s => s.ToString()));
+            ["PlaceOrder + ReserveStock:A + ReserveStock:B", "AuthorizePayment", "ConfirmOrder", "CapturePayment", "CommitStock:A + CommitStock:B", "CompleteOrder"],
+            stages);
         Assert.Equal(SagaPhase.Finished, saga.Phase);
         Assert.Equal(SagaOutcome.Completed, saga.Outcome);
         Assert.Equal(new StockLine("A", 3), saga.StockLines[0]);
@@ -65,11 +72,10 @@ public class OrderSagaTests
     [Fact]
     public void Out_of_stock_releases_what_was_started_in_reverse_and_rejects_the_order()
     {
-        var (saga, ran) = Drive(Started(), (step, _) => step == ReserveB ? StepResult.Refused("requested 2, available 0") : StepResult.Succeeded());
+        var (saga, ran, stages) = Drive(Started(), (step, _) => step == ReserveB ? StepResult.Refused("requested 2, available 0") : StepResult.Succeeded());
 
-        Assert.Equal(
-            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "ReleaseStock:B", "ReleaseStock:A", "RejectOrder"],
-            ran.Select(s => s.ToString()));
+        Assert.Equal(["PlaceOrder + ReserveStock:A + ReserveStock:B", "ReleaseStock:B + ReleaseStock:A", "RejectOrder"], stages);
+        Assert.DoesNotContain(Authorize, ran);
         Assert.Equal(SagaOutcome.Rejected, saga.Outcome);
         Assert.Contains("Out of stock for B", saga.Reason, StringComparison.Ordinal);
     }
@@ -77,11 +83,11 @@ public class OrderSagaTests
     [Fact]
     public void A_declined_payment_voids_releases_stock_and_cancels_the_order()
     {
-        var (saga, ran) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Refused("card declined") : StepResult.Succeeded());
+        var (saga, ran, stages) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Refused("card declined") : StepResult.Succeeded());
 
         Assert.Equal(
-            ["PlaceOrder", "ReserveStock:A", "ReserveStock:B", "AuthorizePayment", "VoidPayment", "ReleaseStock:B", "ReleaseStock:A", "CancelOrder"],
-            ran.Select(s => s.ToString()));
+            ["PlaceOrder + ReserveStock:A + ReserveStock:B", "AuthorizePayment", "VoidPayment", "ReleaseStock:B + ReleaseStock:A", "CancelOrder"],
+            stages);
         Assert.Equal(SagaOutcome.Cancelled, saga.Outcome);
         Assert.DoesNotContain(Capture, ran);
     }
@@ -90,7 +96,7 @@ public class OrderSagaTests
     public void Transient_failures_are_retried_with_growing_backoff_under_the_same_step()
     {
         var attempts = new List<int>();
-        var (saga, ran) = Drive(Started(), (step, attempt) =>
+        var (saga, ran, _) = Drive(Started(), (step, attempt) =>
         {
             if (step != Authorize)
             {
@@ -122,7 +128,57 @@ public class OrderSagaTests
     {
         var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepSucceeded(Place, 1, null, T0), new SagaStepStarted(ReserveA, 1, T0)]);
 
-        Assert.Equal(new SagaDecision.Run(ReserveA, 2), saga.Decide(T0));
+        Assert.Equal(new SagaDecision.Run([new StepAttempt(ReserveA, 2), new StepAttempt(ReserveB, 1)]), saga.Decide(T0));
+    }
+
+    [Fact]
+    public void In_a_stage_only_the_step_that_failed_is_retried_and_the_next_stage_waits_for_it()
+    {
+        var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepStarted(ReserveA, 1, T0), new SagaStepStarted(ReserveB, 1, T0)]);
+        saga = Apply(saga, saga.RecordResults(
+            [
+                new StepOutcome(Place, 1, StepResult.Succeeded()),
+                new StepOutcome(ReserveA, 1, StepResult.Transient("timeout")),
+                new StepOutcome(ReserveB, 1, StepResult.Succeeded()),
+            ], T0, Policy, 0.5));
+
+        var retryAt = saga.Steps[ReserveA].RetryAt!.Value;
+        Assert.Equal(new SagaDecision.Wait(retryAt), saga.Decide(T0));
+        Assert.Equal(new SagaDecision.Run(ReserveA, 2), saga.Decide(retryAt));
+    }
+
+    [Fact]
+    public void Two_refusals_in_one_stage_start_compensation_once_with_the_first_in_plan_order_as_the_reason()
+    {
+        var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepStarted(ReserveA, 1, T0), new SagaStepStarted(ReserveB, 1, T0)]);
+        var events = saga.RecordResults(
+            [
+                new StepOutcome(Place, 1, StepResult.Succeeded()),
+                new StepOutcome(ReserveA, 1, StepResult.Refused("available 0")),
+                new StepOutcome(ReserveB, 1, StepResult.Refused("available 1")),
+            ], T0, Policy, 0.5);
+
+        Assert.Single(events.OfType<SagaCompensationStarted>());
+        Assert.All(events.OfType<SagaStepFailed>(), failed => Assert.False(failed.Transient));
+        saga = Apply(saga, events);
+        Assert.Equal(SagaOutcome.Rejected, saga.Outcome);
+        Assert.StartsWith("Out of stock for A", saga.Reason, StringComparison.Ordinal);
+        Assert.Equal(new SagaDecision.Run([new StepAttempt(new SagaStep(SagaStepKind.ReleaseStock, "B"), 1), new StepAttempt(new SagaStep(SagaStepKind.ReleaseStock, "A"), 1)]), saga.Decide(T0));
+    }
+
+    [Fact]
+    public void A_refused_reservation_beside_a_placement_that_failed_rejects_the_order_without_waiting_for_the_placement()
+    {
+        var (saga, ran, stages) = Drive(Started(), (step, _) => step switch
+        {
+            _ when step == Place => StepResult.Transient("silo lost"),
+            _ when step == ReserveB => StepResult.Refused("available 0"),
+            _ => StepResult.Succeeded(),
+        });
+
+        Assert.Equal(["PlaceOrder + ReserveStock:A + ReserveStock:B", "ReleaseStock:B + ReleaseStock:A", "RejectOrder"], stages);
+        Assert.Equal(1, ran.Count(s => s == Place));
+        Assert.Equal(SagaOutcome.Rejected, saga.Outcome);
     }
 
     [Fact]
@@ -137,9 +193,9 @@ public class OrderSagaTests
         ]);
         saga = Apply(saga, saga.RequestCancellation("customer changed their mind", T0));
 
-        var (finished, ran) = Drive(saga, (_, _) => StepResult.Succeeded());
+        var (finished, _, stages) = Drive(saga, (_, _) => StepResult.Succeeded());
 
-        Assert.Equal(["VoidPayment", "ReleaseStock:B", "ReleaseStock:A", "CancelOrder"], ran.Select(s => s.ToString()));
+        Assert.Equal(["VoidPayment", "ReleaseStock:B + ReleaseStock:A", "CancelOrder"], stages);
         Assert.Equal(SagaOutcome.Cancelled, finished.Outcome);
         Assert.Equal("customer changed their mind", finished.Reason);
     }
@@ -147,7 +203,7 @@ public class OrderSagaTests
     [Fact]
     public void Cancellation_is_refused_once_capture_began_and_after_completion()
     {
-        var (completed, _) = Drive(Started(), (_, _) => StepResult.Succeeded());
+        var (completed, _, _) = Drive(Started(), (_, _) => StepResult.Succeeded());
         Assert.Throws<InvalidTransitionException>(() => completed.RequestCancellation("late", T0));
 
         var capturing = Apply(Started(), [new SagaStepStarted(Capture, 1, T0)]);
@@ -161,7 +217,7 @@ public class OrderSagaTests
         saga = Apply(saga, saga.RequestCancellation("first", T0));
 
         Assert.Empty(saga.RequestCancellation("second", T0));
-        var (finished, _) = Drive(saga, (_, _) => StepResult.Succeeded());
+        var (finished, _, _) = Drive(saga, (_, _) => StepResult.Succeeded());
         Assert.Empty(finished.RequestCancellation("again", T0));
     }
 
@@ -170,7 +226,7 @@ public class OrderSagaTests
     {
         var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepSucceeded(Place, 1, null, T0)]);
 
-        var (finished, ran) = Drive(saga, (_, _) => StepResult.Succeeded(), T0 + Policy.Deadline);
+        var (finished, ran, _) = Drive(saga, (_, _) => StepResult.Succeeded(), T0 + Policy.Deadline);
 
         Assert.Equal(["CancelOrder"], ran.Select(s => s.ToString()));
         Assert.Equal(SagaOutcome.Cancelled, finished.Outcome);
@@ -180,7 +236,7 @@ public class OrderSagaTests
     [Fact]
     public void A_provider_that_never_recovers_ends_in_cancellation_at_the_deadline_not_in_endless_retries()
     {
-        var (saga, ran) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Transient("down") : StepResult.Succeeded());
+        var (saga, ran, _) = Drive(Started(), (step, _) => step == Authorize ? StepResult.Transient("down") : StepResult.Succeeded());
 
         Assert.Equal(SagaOutcome.Cancelled, saga.Outcome);
         Assert.Contains(new SagaStep(SagaStepKind.VoidPayment), ran);
@@ -191,7 +247,7 @@ public class OrderSagaTests
     public void Compensations_are_retried_until_they_succeed_even_when_refused()
     {
         var voidAttempts = 0;
-        var (saga, _) = Drive(Started(), (step, _) => step.Kind switch
+        var (saga, _, _) = Drive(Started(), (step, _) => step.Kind switch
         {
             SagaStepKind.AuthorizePayment => StepResult.Refused("declined"),
             SagaStepKind.VoidPayment => ++voidAttempts < 4 ? StepResult.Refused("provider said no") : StepResult.Succeeded(),
@@ -206,7 +262,7 @@ public class OrderSagaTests
     public void After_capture_a_refused_step_is_retried_and_never_compensated()
     {
         var commitAttempts = 0;
-        var (saga, ran) = Drive(Started(), (step, _) =>
+        var (saga, ran, _) = Drive(Started(), (step, _) =>
             step.Kind == SagaStepKind.CommitStock && ++commitAttempts < 3 ? StepResult.Refused("not yet") : StepResult.Succeeded());
 
         Assert.Equal(SagaOutcome.Completed, saga.Outcome);

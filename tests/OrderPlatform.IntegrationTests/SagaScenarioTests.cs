@@ -40,6 +40,10 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
             StepNames(order));
         Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
 
+        // Placing and reserving do not depend on each other: one record starts both.
+        Assert.Equal(Step(order, "PlaceOrder").GetProperty("startedAt").GetDateTimeOffset(), Step(order, $"ReserveStock:{sku}").GetProperty("startedAt").GetDateTimeOffset());
+        Assert.True(Step(order, "AuthorizePayment").GetProperty("startedAt").GetDateTimeOffset() >= Step(order, $"ReserveStock:{sku}").GetProperty("finishedAt").GetDateTimeOffset());
+
         var stock = await _api.GetStockAsync(sku);
         Assert.Equal((10, 7, 0, 3), (stock.GetProperty("onHand").GetInt32(), stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32(), stock.GetProperty("sold").GetInt32()));
         Assert.Equal(1, await ProviderOperationsAsync(orderId, "capture"));

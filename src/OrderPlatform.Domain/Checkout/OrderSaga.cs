@@ -21,6 +21,12 @@ public enum StepStatus
 public sealed record StepProgress(
     StepStatus Status, int Attempts, DateTimeOffset? RetryAt, string? LastMessage, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt);
 
+/// <summary>One attempt at one step.</summary>
+public sealed record StepAttempt(SagaStep Step, int Attempt);
+
+/// <summary>The outcome of one attempt at one step.</summary>
+public sealed record StepOutcome(SagaStep Step, int Attempt, StepResult Result);
+
 /// <summary>What the saga should do next, decided from its recorded state and the clock alone.</summary>
 public abstract record SagaDecision
 {
@@ -28,7 +34,18 @@ public abstract record SagaDecision
     {
     }
 
-    public sealed record Run(SagaStep Step, int Attempt) : SagaDecision;
+    /// <summary>Run these steps, all at once: they depend on nothing but what the saga has already recorded.</summary>
+    public sealed record Run(IReadOnlyList<StepAttempt> Steps) : SagaDecision
+    {
+        public Run(SagaStep step, int attempt)
+            : this([new StepAttempt(step, attempt)])
+        {
+        }
+
+        public bool Equals(Run? other) => other is not null && Steps.SequenceEqual(other.Steps);
+
+        public override int GetHashCode() => Steps.Aggregate(0, (hash, step) => HashCode.Combine(hash, step));
+    }
 
     public sealed record Wait(DateTimeOffset Until) : SagaDecision;
 
@@ -38,9 +55,11 @@ public abstract record SagaDecision
 }
 
 /// <summary>
-/// The order saga: reserve stock, authorize payment, confirm, capture, commit stock, complete; on a refusal,
-/// a cancellation or the deadline, compensate what was started, in reverse. It only maps recorded outcomes to
-/// the next command; running the commands is the grain's job.
+/// The order saga: place the order and reserve stock, authorize payment, confirm, capture, commit stock, complete;
+/// on a refusal, a cancellation or the deadline, compensate what was started, in reverse. It only maps recorded
+/// outcomes to the next commands; running them is the grain's job. Steps that do not depend on each other form one
+/// stage and run together (placing the order and each SKU's reservation; each SKU's commit; each SKU's release);
+/// a stage starts when the one before it has succeeded whole.
 /// </summary>
 public sealed record OrderSaga
 {
@@ -133,7 +152,12 @@ public sealed record OrderSaga
             : [new SagaCancellationRequested(reason, now)];
     }
 
-    public IReadOnlyList<SagaStep> ForwardPlan()
+    /// <summary>
+    /// The forward steps in stages. Payment is authorized only once every line is reserved, so a customer's card
+    /// is never held for an order that cannot ship; the order completes only after its stock is committed, so an
+    /// order that has ended holds no stock.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<SagaStep>> ForwardPlan()
     {
         if (Start is null)
         {
@@ -143,37 +167,38 @@ public sealed record OrderSaga
         var stock = StockLines;
         return
         [
-            new SagaStep(SagaStepKind.PlaceOrder),
-            .. stock.Select(l => new SagaStep(SagaStepKind.ReserveStock, l.Sku)),
-            new SagaStep(SagaStepKind.AuthorizePayment),
-            new SagaStep(SagaStepKind.ConfirmOrder),
-            new SagaStep(SagaStepKind.CapturePayment),
-            .. stock.Select(l => new SagaStep(SagaStepKind.CommitStock, l.Sku)),
-            new SagaStep(SagaStepKind.CompleteOrder),
+            [new SagaStep(SagaStepKind.PlaceOrder), .. stock.Select(l => new SagaStep(SagaStepKind.ReserveStock, l.Sku))],
+            [new SagaStep(SagaStepKind.AuthorizePayment)],
+            [new SagaStep(SagaStepKind.ConfirmOrder)],
+            [new SagaStep(SagaStepKind.CapturePayment)],
+            [.. stock.Select(l => new SagaStep(SagaStepKind.CommitStock, l.Sku))],
+            [new SagaStep(SagaStepKind.CompleteOrder)],
         ];
     }
 
     /// <summary>
     /// Compensations for every forward step that was started, whether or not its outcome was recorded: a step
-    /// cut off by a crash may have taken effect, and each compensation is a no-op when it did not.
+    /// cut off by a crash may have taken effect, and each compensation is a no-op when it did not. In reverse:
+    /// the payment is voided, then every line released together, then the order rejected or cancelled.
     /// </summary>
-    public IReadOnlyList<SagaStep> CompensationPlan()
+    public IReadOnlyList<IReadOnlyList<SagaStep>> CompensationPlan()
     {
-        var plan = new List<SagaStep>();
+        var plan = new List<IReadOnlyList<SagaStep>>();
         if (Steps.ContainsKey(new SagaStep(SagaStepKind.AuthorizePayment)))
         {
-            plan.Add(new SagaStep(SagaStepKind.VoidPayment));
+            plan.Add([new SagaStep(SagaStepKind.VoidPayment)]);
         }
 
-        foreach (var line in StockLines.Reverse())
+        var releases = StockLines.Reverse()
+            .Where(line => Steps.ContainsKey(new SagaStep(SagaStepKind.ReserveStock, line.Sku)))
+            .Select(line => new SagaStep(SagaStepKind.ReleaseStock, line.Sku))
+            .ToList();
+        if (releases.Count > 0)
         {
-            if (Steps.ContainsKey(new SagaStep(SagaStepKind.ReserveStock, line.Sku)))
-            {
-                plan.Add(new SagaStep(SagaStepKind.ReleaseStock, line.Sku));
-            }
+            plan.Add(releases);
         }
 
-        plan.Add(new SagaStep(Outcome == SagaOutcome.Rejected ? SagaStepKind.RejectOrder : SagaStepKind.CancelOrder));
+        plan.Add([new SagaStep(Outcome == SagaOutcome.Rejected ? SagaStepKind.RejectOrder : SagaStepKind.CancelOrder)]);
         return plan;
     }
 
@@ -194,31 +219,63 @@ public sealed record OrderSaga
         }
     }
 
-    private SagaDecision Next(IReadOnlyList<SagaStep> plan, DateTimeOffset now, SagaOutcome outcomeWhenDone, bool canWaitPastDeadline)
+    private SagaDecision Next(IReadOnlyList<IReadOnlyList<SagaStep>> plan, DateTimeOffset now, SagaOutcome outcomeWhenDone, bool canWaitPastDeadline)
     {
-        foreach (var step in plan)
+        foreach (var stage in plan)
         {
-            if (!Steps.TryGetValue(step, out var progress))
+            var runnable = new List<StepAttempt>();
+            DateTimeOffset? earliestRetry = null;
+            foreach (var step in stage)
             {
-                return new SagaDecision.Run(step, 1);
+                if (!Steps.TryGetValue(step, out var progress))
+                {
+                    runnable.Add(new StepAttempt(step, 1));
+                }
+                else if (progress.Status == StepStatus.Succeeded)
+                {
+                    continue;
+                }
+                else if (progress.RetryAt is { } retryAt && retryAt > now)
+                {
+                    earliestRetry = earliestRetry is { } earliest && earliest < retryAt ? earliest : retryAt;
+                }
+                else
+                {
+                    // Running (cut off by a crash) or failed transiently: run again under the same command id.
+                    runnable.Add(new StepAttempt(step, progress.Attempts + 1));
+                }
             }
 
-            if (progress.Status == StepStatus.Succeeded)
+            if (runnable.Count > 0)
             {
-                continue;
+                return new SagaDecision.Run(runnable);
             }
 
-            if (progress.RetryAt is { } retryAt && retryAt > now)
+            if (earliestRetry is { } until)
             {
-                var until = canWaitPastDeadline || retryAt < Start!.Deadline ? retryAt : Start!.Deadline;
-                return new SagaDecision.Wait(until);
+                return new SagaDecision.Wait(canWaitPastDeadline || until < Start!.Deadline ? until : Start!.Deadline);
             }
-
-            // Running (cut off by a crash) or failed transiently: run again under the same command id.
-            return new SagaDecision.Run(step, progress.Attempts + 1);
         }
 
         return new SagaDecision.Record([new SagaFinished(outcomeWhenDone, outcomeWhenDone == SagaOutcome.Completed ? null : Reason, now)]);
+    }
+
+    /// <summary>
+    /// Turns the outcomes of the attempts of one stage into events, in the plan's order: each is recorded against
+    /// the state the ones before it left, so the first refusal starts compensation and later ones only note theirs.
+    /// </summary>
+    public IReadOnlyList<SagaEvent> RecordResults(IReadOnlyList<StepOutcome> outcomes, DateTimeOffset now, SagaPolicy policy, double jitter)
+    {
+        var events = new List<SagaEvent>();
+        var state = this;
+        foreach (var outcome in outcomes)
+        {
+            var recorded = state.RecordResult(outcome.Step, outcome.Attempt, outcome.Result, now, policy, jitter);
+            events.AddRange(recorded);
+            state = recorded.Aggregate(state, (s, e) => s.Apply(e));
+        }
+
+        return events;
     }
 
     /// <summary>Turns the outcome of one attempt into events: success, a retry later, or the start of compensation.</summary>
@@ -241,6 +298,9 @@ public sealed record OrderSaga
                     new SagaStepFailed(step, attempt, result.Detail ?? "refused", false, null, now),
                     new SagaCompensationStarted(outcome, reason, now),
                 ];
+            case StepResultKind.Refused when Phase == SagaPhase.Compensating && CanBeRefused(step.Kind):
+                // A forward step of the stage whose other step turned the saga around: nothing to retry, it is compensated.
+                return [new SagaStepFailed(step, attempt, result.Detail ?? "refused", false, null, now)];
             default:
                 // Transient failures, and refusals of compensations (which must succeed eventually), retry with backoff.
                 var retryAt = now + policy.RetryDelay(attempt, jitter);

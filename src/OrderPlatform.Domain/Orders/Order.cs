@@ -75,9 +75,14 @@ public sealed record Order
         _ => throw new InvalidTransitionException($"Cannot complete an order that is {Status}."),
     };
 
+    /// <summary>
+    /// Rejecting is allowed until the order is confirmed. The saga places the order and reserves its stock at the
+    /// same time, so a refused reservation may reject an order whose placement has not landed (yet): it is recorded
+    /// as rejected so a late placement cannot revive it.
+    /// </summary>
     public IReadOnlyList<OrderEvent> Reject(string reason, DateTimeOffset now) => Status switch
     {
-        OrderStatus.Placed => [new OrderRejected(reason, now)],
+        OrderStatus.None or OrderStatus.Placed => [new OrderRejected(reason, now)],
         OrderStatus.Rejected => [],
         _ => throw new InvalidTransitionException($"Cannot reject an order that is {Status}."),
     };

@@ -13,8 +13,9 @@ namespace OrderPlatform.Grains.Checkout;
 /// <summary>
 /// Drives one order through checkout. Every step is recorded before it runs and after it answers, so an
 /// activation that starts after a crash picks up where the last one stopped; commands carry ids derived
-/// from the order and the step, so a step run twice takes effect once. The run loop happens in the
-/// background of the activation, which stays free to answer reads and cancellation requests meanwhile.
+/// from the order and the step, so a step run twice takes effect once. The steps of one stage run at the same
+/// time: one append records their starts, one their outcomes. The run loop happens in the background of the
+/// activation, which stays free to answer reads and cancellation requests meanwhile.
 /// </summary>
 public sealed class OrderSagaGrain(
     PostgresEventStore store,
@@ -27,7 +28,7 @@ public sealed class OrderSagaGrain(
 
     private readonly SagaPolicy _policy = options.Value.ToPolicy();
     private Task? _run;
-    private SagaDecision.Run? _startedStep;
+    private SagaDecision.Run? _startedSteps;
     private IOrderGrain? _order;
     private IPaymentGrain? _payment;
     private Dictionary<string, IInventoryGrain>? _stock;
@@ -73,7 +74,12 @@ public sealed class OrderSagaGrain(
             Time.GetUtcNow(),
             _policy,
             request.CorrelationId)), request.CorrelationId);
-        RememberStartedStep(recorded);
+        if (_run is not { IsCompleted: false })
+        {
+            // A repeated start while the loop runs leaves the loop to decide: it may be running those steps now.
+            RememberStartedSteps(recorded);
+        }
+
         EnsureRunning();
         return ToView();
     }
@@ -167,11 +173,11 @@ public sealed class OrderSagaGrain(
         {
             while (true)
             {
-                if (_startedStep is { } started)
+                if (_startedSteps is { } started)
                 {
-                    // Its start was recorded with the events before it: run it without recording it again.
-                    _startedStep = null;
-                    await RunStepAsync(started.Step, started.Attempt, startRecorded: true);
+                    // Their start was recorded with the events before it: run them without recording it again.
+                    _startedSteps = null;
+                    await RunStepsAsync(started, startRecorded: true);
                     continue;
                 }
 
@@ -183,13 +189,13 @@ public sealed class OrderSagaGrain(
                         return;
                     case SagaDecision.Record:
                         // Decided again inside the append gate: a cancellation may have landed meanwhile.
-                        RememberStartedStep(await HandleAsync(null, saga => saga.Decide(Time.GetUtcNow()) is SagaDecision.Record r ? AndStartNext(saga, r.Events) : []));
+                        RememberStartedSteps(await HandleAsync(null, saga => saga.Decide(Time.GetUtcNow()) is SagaDecision.Record r ? AndStartNext(saga, r.Events) : []));
                         break;
                     case SagaDecision.Wait wait:
                         await SleepUntilAsync(wait.Until);
                         return;
                     case SagaDecision.Run run:
-                        await RunStepAsync(run.Step, run.Attempt, startRecorded: false);
+                        await RunStepsAsync(run, startRecorded: false);
                         break;
                 }
             }
@@ -203,13 +209,13 @@ public sealed class OrderSagaGrain(
         }
     }
 
-    private async Task RunStepAsync(SagaStep step, int attempt, bool startRecorded)
+    private async Task RunStepsAsync(SagaDecision.Run run, bool startRecorded)
     {
         if (!startRecorded)
         {
             var started = await HandleAsync(null, saga =>
-                saga.Decide(Time.GetUtcNow()) is SagaDecision.Run again && again == new SagaDecision.Run(step, attempt)
-                    ? [new SagaStepStarted(step, attempt, Time.GetUtcNow())]
+                saga.Decide(Time.GetUtcNow()) is SagaDecision.Run again && again == run
+                    ? [.. run.Steps.Select(s => new SagaStepStarted(s.Step, s.Attempt, Time.GetUtcNow()))]
                     : []);
             if (started.Count == 0)
             {
@@ -217,29 +223,41 @@ public sealed class OrderSagaGrain(
             }
         }
 
-        StepResult result;
+        // The commands go out together; each result is awaited on this activation, in the plan's order.
+        var calls = run.Steps.Select(s => RunOneAsync(s.Step)).ToList();
+        var outcomes = new List<StepOutcome>(calls.Count);
+        for (var i = 0; i < calls.Count; i++)
+        {
+            var (step, attempt) = (run.Steps[i].Step, run.Steps[i].Attempt);
+            var result = await calls[i];
+            if (result.Kind != StepResultKind.Succeeded)
+            {
+                logger.LogInformation("Saga {OrderId} step {Step} attempt {Attempt}: {Kind} {Detail}", OrderId, step, attempt, result.Kind, result.Detail);
+            }
+
+            outcomes.Add(new StepOutcome(step, attempt, result));
+        }
+
+        RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(outcomes, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
+    }
+
+    private async Task<StepResult> RunOneAsync(SagaStep step)
+    {
         try
         {
-            result = ToStepResult(await ExecuteAsync(step));
+            return ToStepResult(await ExecuteAsync(step));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A grain call that failed (silo lost, timeout): the command may or may not have run; it is retried with the same id.
-            result = StepResult.Transient($"{e.GetType().Name}: {e.Message}");
+            return StepResult.Transient($"{e.GetType().Name}: {e.Message}");
         }
-
-        if (result.Kind != StepResultKind.Succeeded)
-        {
-            logger.LogInformation("Saga {OrderId} step {Step} attempt {Attempt}: {Kind} {Detail}", OrderId, step, attempt, result.Kind, result.Detail);
-        }
-
-        RememberStartedStep(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResult(step, attempt, result, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
     }
 
     /// <summary>
     /// <paramref name="events"/>, followed by what the saga decides right after them without waiting: further
-    /// bookkeeping (the start of compensation, the finish) and the start of the next step. One append then
-    /// records a step's outcome and the next step's start, instead of two.
+    /// bookkeeping (the start of compensation, the finish) and the start of the next stage. One append then
+    /// records a stage's outcomes and the next stage's start, instead of two.
     /// </summary>
     private IReadOnlyList<SagaEvent> AndStartNext(OrderSaga before, IReadOnlyList<SagaEvent> events)
     {
@@ -260,7 +278,7 @@ public sealed class OrderSagaGrain(
                     after = record.Events.Aggregate(after, (state, e) => state.Apply(e));
                     continue;
                 case SagaDecision.Run run:
-                    all.Add(new SagaStepStarted(run.Step, run.Attempt, now));
+                    all.AddRange(run.Steps.Select(s => new SagaStepStarted(s.Step, s.Attempt, now)));
                     return all;
                 default:
                     return all;
@@ -270,14 +288,24 @@ public sealed class OrderSagaGrain(
         return all;
     }
 
-    /// <summary>Notes the step whose start the last append recorded, for the run loop to run next.</summary>
-    private void RememberStartedStep(IReadOnlyList<SagaEvent> recorded)
+    /// <summary>Notes the steps whose start the last append recorded, for the run loop to run next.</summary>
+    private void RememberStartedSteps(IReadOnlyList<SagaEvent> recorded)
     {
-        // A repeated start gets the events of the first one back: its step may have run since.
-        if (recorded.Count > 0 && recorded[^1] is SagaStepStarted started
-            && State.Steps.TryGetValue(started.Step, out var progress) && progress.Status == StepStatus.Running && progress.Attempts == started.Attempt)
+        // A repeated start gets the events of the first one back: its steps may have run since.
+        var started = new List<StepAttempt>();
+        for (var i = recorded.Count - 1; i >= 0 && recorded[i] is SagaStepStarted step; i--)
         {
-            _startedStep = new SagaDecision.Run(started.Step, started.Attempt);
+            if (!State.Steps.TryGetValue(step.Step, out var progress) || progress.Status != StepStatus.Running || progress.Attempts != step.Attempt)
+            {
+                return;
+            }
+
+            started.Insert(0, new StepAttempt(step.Step, step.Attempt));
+        }
+
+        if (started.Count > 0)
+        {
+            _startedSteps = new SagaDecision.Run(started);
         }
     }
 
