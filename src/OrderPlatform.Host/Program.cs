@@ -147,9 +147,23 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
 
         // What survived the last full collection: the live objects, without the garbage that GC heap counts.
         gcHeapAfterLastFullCollectionBytes = LastFullCollection().HeapSizeBytes,
+        gen0Collections = GC.CollectionCount(0),
+        gen1Collections = GC.CollectionCount(1),
         gen2Collections = GC.CollectionCount(2),
+
+        // Counters since start: sample twice and divide the differences by the time between, for rates and shares.
+        gcPauseSeconds = GC.GetTotalPauseDuration().TotalSeconds,
+        cpuSeconds = process.TotalProcessorTime.TotalSeconds,
+        lockContentions = Monitor.LockContentionCount,
+        threadPool = new
+        {
+            threads = ThreadPool.ThreadCount,
+            queued = ThreadPool.PendingWorkItemCount,
+            completed = ThreadPool.CompletedWorkItemCount,
+        },
     });
-}).WithTags("Operations").WithSummary("This silo's grain activations by type and its memory (working set, GC heap). "
+}).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
+    + "(GC pause, CPU, lock contentions, thread pool work items) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

@@ -248,13 +248,19 @@ public sealed class OutboxRelay(
 
     private void Wake()
     {
+        if (_wake.CurrentCount > 0)
+        {
+            // Already awake: under load most notifications find it so, and an exception each would cost more than the wake.
+            return;
+        }
+
         try
         {
             _wake.Release();
         }
         catch (SemaphoreFullException)
         {
-            // Already awake.
+            // Woken by another notification in between.
         }
     }
 

@@ -53,6 +53,39 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public async Task The_saga_index_is_written_at_the_start_at_each_planned_retry_and_at_the_finish_not_at_every_step()
+    {
+        // Every write to the sagas table, as a row of its own (the trigger stays for the fixture's later tests: it only counts).
+        await _api.ScalarAsync<int>(
+            """
+            create table if not exists saga_index_writes (order_id uuid not null, finished boolean not null, wake_at timestamptz, at timestamptz not null default clock_timestamp());
+            create or replace function log_saga_index_write() returns trigger language plpgsql as $$
+            begin
+                insert into saga_index_writes (order_id, finished, wake_at) values (new.order_id, new.finished, new.wake_at);
+                return null;
+            end $$;
+            drop trigger if exists log_saga_index_write on sagas;
+            create trigger log_saga_index_write after insert or update on sagas for each row execute function log_saga_index_write();
+            select 1;
+            """);
+        var sku = NewSku("index");
+        await _api.RestockAsync(sku, 10);
+
+        var happy = await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1));
+        var retried = await _api.PlaceOrderAsync("tok_fail_2", Platform.Line(sku, 1));
+        Assert.Equal("Completed", (await _api.WaitUntilFinishedAsync(happy)).GetProperty("status").GetString());
+        Assert.Equal("Completed", (await _api.WaitUntilFinishedAsync(retried)).GetProperty("status").GetString());
+
+        async Task<string> WritesAsync(Guid orderId) => await _api.ScalarAsync<string>(
+            "select string_agg(case when finished then 'finished' when wake_at is not null then 'waits' else 'runs' end, ',' order by at) from saga_index_writes where order_id = $1",
+            orderId);
+
+        // Six appends each time, but the recovery scan only needs to hear of the start, the waits and the finish.
+        Assert.Equal("runs,finished", await WritesAsync(happy));
+        Assert.Equal("runs,waits,runs,waits,runs,finished", await WritesAsync(retried));
+    }
+
+    [Fact]
     public async Task Out_of_stock_rejects_the_order_and_leaves_nothing_reserved()
     {
         var plenty = NewSku("plenty");

@@ -35,6 +35,12 @@ public sealed class OrderSagaGrain(
     private IGrainTimer? _wakeUp;
     private bool _backstopRegistered;
 
+    // What this activation last wrote to the saga index, and what the append under way writes.
+    private IndexedAs? _indexedWakeAt;
+    private IndexedAs? _pendingIndex;
+
+    private sealed record IndexedAs(DateTimeOffset? WakeAt, OrderSaga State);
+
     // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -51,10 +57,25 @@ public sealed class OrderSagaGrain(
     /// <summary>The step log is the saga's own bookkeeping, not a public contract: it stays out of the outbox.</summary>
     protected override bool Published => false;
 
+    /// <summary>
+    /// The saga index row changes when the recovery scan needs to know: an activation's first append (the saga is
+    /// alive again), a change of the time it waits for, and the finish. Appends in between leave the row alone: a
+    /// healthy saga's steps take milliseconds, and one that is quiet longer than the scan's window only gets a
+    /// harmless nudge.
+    /// </summary>
     protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
     {
-        var wakeAt = stateAfter.Decide(Time.GetUtcNow()) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
-        return [SagaIndex.Upsert(OrderId, stateAfter.Phase == SagaPhase.Finished, stateAfter.Outcome?.ToString(), wakeAt, Time.GetUtcNow())];
+        var now = Time.GetUtcNow();
+        var wakeAt = stateAfter.Decide(now) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
+        var finished = stateAfter.Phase == SagaPhase.Finished;
+        if (_indexedWakeAt is { } indexed && indexed.WakeAt == wakeAt && !finished)
+        {
+            _pendingIndex = null;
+            return [];
+        }
+
+        _pendingIndex = new IndexedAs(wakeAt, stateAfter);
+        return [SagaIndex.Upsert(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now)];
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -130,6 +151,14 @@ public sealed class OrderSagaGrain(
 
     protected override void OnStateChanged()
     {
+        if (_pendingIndex is { } written && ReferenceEquals(written.State, State))
+        {
+            // The append that carried the index row landed (a failed one never makes its state current).
+            _indexedWakeAt = written;
+        }
+
+        _pendingIndex = null;
+
         if (State.Phase == SagaPhase.Finished)
         {
             _finished.TrySetResult();
