@@ -144,7 +144,7 @@ public class OrderSagaTests
 
         var retryAt = saga.Steps[ReserveA].RetryAt!.Value;
         Assert.Equal(new SagaDecision.Wait(retryAt), saga.Decide(T0));
-        Assert.Equal(new SagaDecision.Run(ReserveA, 2), saga.Decide(retryAt));
+        Assert.Equal(new SagaDecision.Run([new StepAttempt(ReserveA, 2)]), saga.Decide(retryAt));
     }
 
     [Fact]

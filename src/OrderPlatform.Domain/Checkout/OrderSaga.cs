@@ -37,11 +37,6 @@ public abstract record SagaDecision
     /// <summary>Run these steps, all at once: they depend on nothing but what the saga has already recorded.</summary>
     public sealed record Run(IReadOnlyList<StepAttempt> Steps) : SagaDecision
     {
-        public Run(SagaStep step, int attempt)
-            : this([new StepAttempt(step, attempt)])
-        {
-        }
-
         public bool Equals(Run? other) => other is not null && Steps.SequenceEqual(other.Steps);
 
         public override int GetHashCode() => Steps.Aggregate(0, (hash, step) => HashCode.Combine(hash, step));
@@ -279,7 +274,7 @@ public sealed record OrderSaga
     }
 
     /// <summary>Turns the outcome of one attempt into events: success, a retry later, or the start of compensation.</summary>
-    public IReadOnlyList<SagaEvent> RecordResult(SagaStep step, int attempt, StepResult result, DateTimeOffset now, SagaPolicy policy, double jitter)
+    private IReadOnlyList<SagaEvent> RecordResult(SagaStep step, int attempt, StepResult result, DateTimeOffset now, SagaPolicy policy, double jitter)
     {
         switch (result.Kind)
         {

@@ -36,7 +36,7 @@ public sealed class OrderSagaGrain(
     private bool _backstopRegistered;
 
     // What this activation last wrote to the saga index, and what the append under way writes.
-    private IndexedAs? _indexedWakeAt;
+    private IndexedAs? _indexed;
     private IndexedAs? _pendingIndex;
 
     private sealed record IndexedAs(DateTimeOffset? WakeAt, OrderSaga State);
@@ -68,7 +68,7 @@ public sealed class OrderSagaGrain(
         var now = Time.GetUtcNow();
         var wakeAt = stateAfter.Decide(now) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
         var finished = stateAfter.Phase == SagaPhase.Finished;
-        if (_indexedWakeAt is { } indexed && indexed.WakeAt == wakeAt && !finished)
+        if (_indexed is { } indexed && indexed.WakeAt == wakeAt && !finished)
         {
             _pendingIndex = null;
             return [];
@@ -154,7 +154,7 @@ public sealed class OrderSagaGrain(
         if (_pendingIndex is { } written && ReferenceEquals(written.State, State))
         {
             // The append that carried the index row landed (a failed one never makes its state current).
-            _indexedWakeAt = written;
+            _indexed = written;
         }
 
         _pendingIndex = null;

@@ -123,9 +123,7 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        var earlier = reader.IsDBNull(0)
-            ? null
-            : new GatewayResult(reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
         return (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5));
     }
 
@@ -162,16 +160,14 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
         await using var command = dataSource.CreateCommand("select outcome, payment_ref, reason from psp_simulator.operations where idempotency_key = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new GatewayResult(
-            reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined,
-            reader.GetString(1),
-            reader.IsDBNull(2) ? null : reader.GetString(2));
+        return await reader.ReadAsync(cancellationToken) ? RecordedResult(reader) : null;
     }
+
+    /// <summary>An answer recorded in the operations table, from the columns outcome, payment_ref and reason (first, in that order).</summary>
+    private static GatewayResult RecordedResult(NpgsqlDataReader reader) => new(
+        reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined,
+        reader.GetString(1),
+        reader.IsDBNull(2) ? null : reader.GetString(2));
 
     private static string NewReference() => $"sim_{Guid.NewGuid():N}";
 
