@@ -267,6 +267,25 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public async Task Silo_status_counters_run_forward_between_two_samples()
+    {
+        var first = JsonDocument.Parse(await _api.Http.GetStringAsync("/silo/status")).RootElement;
+        var sku = NewSku("counters");
+        await _api.RestockAsync(sku, 5);
+        await _api.WaitUntilFinishedAsync(await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1)));
+        var second = JsonDocument.Parse(await _api.Http.GetStringAsync("/silo/status")).RootElement;
+
+        // An order in between costs CPU and thread-pool work items; counters since start never go back.
+        Assert.True(second.GetProperty("cpuSeconds").GetDouble() > first.GetProperty("cpuSeconds").GetDouble());
+        Assert.True(second.GetProperty("threadPool").GetProperty("completed").GetInt64() > first.GetProperty("threadPool").GetProperty("completed").GetInt64());
+        Assert.True(second.GetProperty("threadPool").GetProperty("threads").GetInt32() > 0);
+        foreach (var counter in new[] { "gcPauseSeconds", "lockContentions", "gen0Collections", "gen1Collections", "gen2Collections" })
+        {
+            Assert.True(second.GetProperty(counter).GetDouble() >= first.GetProperty(counter).GetDouble(), counter);
+        }
+    }
+
+    [Fact]
     public async Task Finished_orders_leave_memory_and_still_answer_reads()
     {
         var sku = NewSku("at-rest");
