@@ -175,6 +175,26 @@ public sealed class ViolationTests(HealthyPlatform platform)
     }
 
     [Fact]
+    public async Task An_outbox_row_without_its_event_breaks_publication()
+    {
+        var connectionString = await platform.CopyAsync();
+        long position;
+        await using (var w = PlatformWriter.Open(connectionString))
+        {
+            position = await w.ScalarAsync<long>("select max(global_position) + 1000 from events");
+            await w.ExecuteAsync(
+                "insert into outbox (global_position, stream_id, version, aggregate_type, created_at, published_at) values ($1, $2, 9, 'order', now(), now())",
+                position, StreamIds.Order(Completed));
+        }
+
+        var run = await Checks.RunAsync(connectionString);
+
+        var violation = Checks.AssertOnlyViolation(run, "events-published", "outbox row disagrees with its event");
+        var example = Assert.Single(violation.Examples);
+        Assert.EndsWith($"(order {StreamIds.Order(Completed)} v9) announces global position {position}, which holds no event", example, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_event_the_consumer_never_applied_breaks_publication()
     {
         var connectionString = await platform.CopyAsync();
