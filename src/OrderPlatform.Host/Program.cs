@@ -120,7 +120,8 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
     oldestUnpublishedAgeSeconds = relay.OldestUnpublishedAgeSeconds,
     sharesHeld = relay.SharesHeld,
     publishedBySilo = relay.PublishedTotal,
-})).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, and this silo's share of the relay.");
+    scanFloor = relay.ScanFloor,
+})).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, this silo's share of the relay, and the outbox id its reads start from.");
 app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, bool? collect) =>
 {
     if (collect == true)

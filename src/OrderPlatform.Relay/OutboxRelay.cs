@@ -28,6 +28,7 @@ public sealed class OutboxRelay(
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
     private readonly RelayOptions _options = relayOptions.Value;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ScanFloor _floor = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -58,6 +59,10 @@ public sealed class OutboxRelay(
                     await leases.RebalanceAsync(stoppingToken);
                     metrics.Holding(leases.Held.Count);
                     lastRebalance = time.GetUtcNow();
+
+                    // Shares may have changed hands, and an operator may have marked rows unpublished to send them
+                    // again: once per poll interval the relay reads the whole backlog.
+                    _floor.Reset();
                 }
 
                 var published = leases.Held.Count == 0 ? 0 : await PublishBatchAsync(producer, leases.Held, stoppingToken);
@@ -76,6 +81,7 @@ public sealed class OutboxRelay(
                 logger.LogWarning(e, "Outbox relay iteration failed; retrying.");
                 await leases.CloseAsync();
                 metrics.Holding(0);
+                _floor.Reset();
                 lastRebalance = DateTimeOffset.MinValue;
                 await Task.Delay(_options.PollInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
@@ -87,9 +93,12 @@ public sealed class OutboxRelay(
     /// <summary>Publishes one batch and returns how many rows it read.</summary>
     private async Task<int> PublishBatchAsync(IProducer<string, byte[]> producer, IReadOnlyCollection<int> shares, CancellationToken cancellationToken)
     {
-        var rows = await _outbox.ReadUnpublishedAsync(_options.Shares, shares, _options.BatchSize, cancellationToken);
+        var read = await _outbox.ReadUnpublishedAsync(_options.Shares, shares, _floor.Value, _options.BatchSize, cancellationToken);
+        var rows = read.Rows;
         if (rows.Count == 0)
         {
+            _floor.Advance(read, 0, _options.BatchSize, markXid: null);
+            metrics.ScannedFrom(_floor.Value);
             return 0;
         }
 
@@ -127,12 +136,16 @@ public sealed class OutboxRelay(
             acknowledged++;
         }
 
+        long? markXid = null;
         if (acknowledged > 0)
         {
             var now = time.GetUtcNow();
-            await _outbox.MarkPublishedAsync([.. rows.Take(acknowledged).Select(r => r.Id)], now, CancellationToken.None);
+            markXid = await _outbox.MarkPublishedAsync([.. rows.Take(acknowledged).Select(r => r.Id)], now, CancellationToken.None);
             metrics.Published(acknowledged, rows.Take(acknowledged).Select(r => (now - r.CreatedAt).TotalMilliseconds));
         }
+
+        _floor.Advance(read, acknowledged, _options.BatchSize, markXid);
+        metrics.ScannedFrom(_floor.Value);
 
         return acknowledged == rows.Count ? rows.Count : 0;
     }

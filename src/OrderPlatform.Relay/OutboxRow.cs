@@ -13,3 +13,9 @@ public sealed record OutboxRow(
     string Metadata,
     DateTimeOffset RecordedAt,
     DateTimeOffset CreatedAt);
+
+/// <summary>
+/// One read of the outbox: the rows, and of the same snapshot its xmin (every transaction with a lower id had ended)
+/// and the highest outbox id it sees, committed or not yet.
+/// </summary>
+public sealed record OutboxRead(IReadOnlyList<OutboxRow> Rows, long SnapshotXmin, long MaxVisibleId);

@@ -9,39 +9,61 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource)
     /// <summary>The share of a stream: the same on every silo, so one stream is always published by one relay at a time.</summary>
     public const string ShareOf = "((hashtext(o.stream_id) & 2147483647) % $1)";
 
-    public async Task<IReadOnlyList<OutboxRow>> ReadUnpublishedAsync(int shareCount, IReadOnlyCollection<int> shares, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads up to <paramref name="limit"/> unpublished rows of the given shares with ids from <paramref name="fromId"/> on,
+    /// in id order, with what <see cref="ScanFloor"/> needs of the same snapshot: its xmin and the highest outbox id it sees.
+    /// </summary>
+    public async Task<OutboxRead> ReadUnpublishedAsync(int shareCount, IReadOnlyCollection<int> shares, long fromId, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            select o.id, o.stream_id, o.version, o.aggregate_type, e.event_id, e.event_type, e.schema_version,
-                   e.data::text, e.metadata::text, e.recorded_at, o.created_at
-              from outbox o
-              join events e on e.global_position = o.global_position
-             where o.published_at is null and {ShareOf} = any($2)
-             order by o.id
-             limit $3
+            with horizon as materialized (
+                select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin, coalesce((select max(id) from outbox), 0) as max_id)
+            select h.xmin, h.max_id, r.*
+              from horizon h
+              left join lateral (
+                select o.id, o.stream_id, o.version, o.aggregate_type, e.event_id, e.event_type, e.schema_version,
+                       e.data::text, e.metadata::text, e.recorded_at, o.created_at
+                  from outbox o
+                  join events e on e.global_position = o.global_position
+                 where o.published_at is null and o.id >= $4 and {ShareOf} = any($2)
+                 order by o.id
+                 limit $3) r on true
             """);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = shareCount });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. shares] });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxRow>();
+        long xmin = 0, maxId = 0;
         while (await reader.ReadAsync(cancellationToken))
         {
+            (xmin, maxId) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (reader.IsDBNull(2))
+            {
+                break;
+            }
+
             rows.Add(new OutboxRow(
-                reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3), reader.GetGuid(4), reader.GetString(5),
-                reader.GetInt32(6), reader.GetString(7), reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10)));
+                reader.GetInt64(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.GetGuid(6), reader.GetString(7),
+                reader.GetInt32(8), reader.GetString(9), reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12)));
         }
 
-        return rows;
+        return new OutboxRead(rows, xmin, maxId);
     }
 
-    public async Task MarkPublishedAsync(IReadOnlyCollection<long> ids, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>Marks the rows published and returns the id of the transaction that did it (see <see cref="ScanFloor"/>).</summary>
+    public async Task<long> MarkPublishedAsync(IReadOnlyCollection<long> ids, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("update outbox set published_at = $2 where id = any($1) and published_at is null");
+        await using var command = dataSource.CreateCommand(
+            """
+            with marked as (update outbox set published_at = $2 where id = any($1) and published_at is null returning 1)
+            select pg_current_xact_id()::text::bigint from (select count(*) from marked) m
+            """);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ids] });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task<(long Backlog, DateTimeOffset? Oldest)> BacklogAsync(CancellationToken cancellationToken)

@@ -14,6 +14,7 @@ public sealed class RelayMetrics : IDisposable
     private double _oldestAgeSeconds;
     private int _sharesHeld;
     private long _publishedTotal;
+    private long _scanFloor;
 
     public RelayMetrics()
     {
@@ -31,6 +32,11 @@ public sealed class RelayMetrics : IDisposable
     public int SharesHeld => Volatile.Read(ref _sharesHeld);
 
     public long PublishedTotal => Interlocked.Read(ref _publishedTotal);
+
+    /// <summary>The outbox id this silo's relay last read from (see <see cref="ScanFloor"/>); 0 after a full read.</summary>
+    public long ScanFloor => Interlocked.Read(ref _scanFloor);
+
+    public void ScannedFrom(long floor) => Interlocked.Exchange(ref _scanFloor, floor);
 
     public void Published(int count, IEnumerable<double> lagsMs)
     {

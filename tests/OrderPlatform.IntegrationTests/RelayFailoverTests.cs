@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Npgsql;
 using OrderPlatform.Contracts;
 using OrderPlatform.IntegrationTests.Infrastructure;
 using OrderPlatform.KafkaMock;
@@ -30,11 +31,11 @@ public sealed class RelayFailoverTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private Task<SiloProcess> StartSiloAsync(string clusterId) =>
+    private Task<SiloProcess> StartSiloAsync(string clusterId, string pollInterval = "00:00:00.200") =>
         SiloProcess.StartAsync(_connectionString, clusterId, new Dictionary<string, string>
         {
             ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
-            ["Relay__PollInterval"] = "00:00:00.200",
+            ["Relay__PollInterval"] = pollInterval,
             ["Relay__Retention"] = "00:00:00",
             ["Relay__PurgeInterval"] = "00:00:01",
         });
@@ -112,4 +113,66 @@ public sealed class RelayFailoverTests : IAsyncLifetime
         // Published rows are purged after the (zero) retention.
         await WaitAsync(async () => await api.ScalarAsync<long>("select count(*) from outbox") == 0, "the purge of published outbox rows");
     }
+
+    [Fact]
+    public async Task The_relay_reads_from_a_floor_that_never_passes_a_row_still_being_written()
+    {
+        // A long poll interval: only a notification starts a read, and the once-per-interval full read cannot hide a
+        // floor that skipped a row.
+        await using var silo = await StartSiloAsync($"floor-{Guid.NewGuid():N}"[..16], pollInterval: "00:01:00");
+        var api = new Platform(silo.Http, _connectionString);
+        await WaitAsync(async () => (await RelayStatusAsync(silo)).GetProperty("sharesHeld").GetInt32() == 8, "the relay holding all 8 shares");
+        await api.RestockAsync("FLOOR-1", 1000);
+        async Task OrderAndPublishAsync()
+        {
+            await api.WaitUntilFinishedAsync(await api.PlaceOrderAsync("tok_approve", Platform.Line("FLOOR-1", 1)));
+            await WaitAsync(async () => await api.ScalarAsync<long>("select count(*) from outbox where published_at is null") == 0, "an empty outbox backlog");
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await OrderAndPublishAsync();
+        }
+
+        await WaitAsync(async () => ScanFloor(await RelayStatusAsync(silo)) > 0, "the relay's reads to start past the published rows");
+
+        // A writer takes an outbox id and has not committed yet; later rows are committed and published meanwhile.
+        await using var held = new NpgsqlConnection(_connectionString);
+        await held.OpenAsync();
+        await using var transaction = await held.BeginTransactionAsync();
+        var heldStream = $"order-{Guid.NewGuid()}";
+        await using (var insert = new NpgsqlCommand(
+            """
+            with e as (insert into events (stream_id, version, event_id, event_type, schema_version, data, recorded_at)
+                       values ($1, 1, gen_random_uuid(), 'order.placed', 1, '{}', now()) returning global_position)
+            insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
+            select global_position, $1, 1, 'order', now() from e returning id
+            """, held, transaction))
+        {
+            insert.Parameters.AddWithValue(heldStream);
+            var heldId = (long)(await insert.ExecuteScalarAsync())!;
+            for (var i = 0; i < 2; i++)
+            {
+                await OrderAndPublishAsync();
+            }
+
+            Assert.True(await api.ScalarAsync<long>("select max(id) from outbox where published_at is not null") > heldId);
+            Assert.InRange(ScanFloor(await RelayStatusAsync(silo)), 0, heldId);
+
+            // Committed late, below ids already published: the next read, woken by its notification, still finds it.
+            await transaction.CommitAsync();
+            await WaitAsync(
+                async () => await api.ScalarAsync<bool>("select published_at is not null from outbox where id = $1", heldId),
+                "the late row's publication", TimeSpan.FromSeconds(20));
+
+            // And the floor moves past it once the relay has published more.
+            await OrderAndPublishAsync();
+            await WaitAsync(async () => ScanFloor(await RelayStatusAsync(silo)) > heldId, "the floor to pass the late row");
+        }
+
+        var records = new KafkaTopicReader(_kafka.BootstrapServers).ReadAll([_topics.Orders]);
+        Assert.Single(records, r => r.Key == heldStream);
+    }
+
+    private static long ScanFloor(JsonElement status) => status.GetProperty("scanFloor").GetInt64();
 }
