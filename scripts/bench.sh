@@ -15,14 +15,16 @@
 #   --host-dir DIR (the silo build to measure; default this tree's Release build, e.g. another worktree's for a before/after),
 #   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
 #   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization;
-#   "live MB" is the GC heap after the last full collection, forced at the quiet moments; "heap MB" counts garbage).
+#   "live MB" is the GC heap after the last full collection, forced at the quiet moments; "heap MB" counts garbage),
+#   --statements (also print where PostgreSQL's execution time went during the load, by statement, from
+#   pg_stat_statements: the server is restarted with it preloaded if it runs without it).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
-duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200
+duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -31,6 +33,7 @@ while [[ $# -gt 0 ]]; do
       name="${1#--}"; declare "${name//-/_}=$2"; shift 2 ;;
     --no-ramp) ramp=""; shift ;;
     --no-rates) rates=""; shift ;;
+    --statements) statements=yes; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "Unknown argument '$1'." >&2; usage >&2; exit 2 ;;
   esac
@@ -86,8 +89,15 @@ if [[ $check -eq 2 ]]; then head -n 1 "$state/arguments.log" >&2; exit 2; fi
 rm -f "$state/arguments.log"
 
 scripts/local-postgres.sh status >/dev/null 2>&1 || postgres_started=yes
-scripts/local-postgres.sh start >/dev/null
 psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+if [[ -n "$statements" ]]; then
+  export ORDERPLATFORM_PGSETTINGS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  if [[ -z "$postgres_started" && "$("${psql[@]}" -d postgres -c "show shared_preload_libraries")" != *pg_stat_statements* ]]; then
+    scripts/local-postgres.sh stop >/dev/null
+    postgres_started=yes
+  fi
+fi
+scripts/local-postgres.sh start >/dev/null
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
 durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
 
@@ -190,10 +200,28 @@ arguments=(
   --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
   --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
+if [[ -n "$statements" ]]; then
+  "${psql[@]}" -d "$database" -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
+fi
 echo
 echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version ($durability), $silos silo(s), pgbench $tps tps"
 status=0
 dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll "${arguments[@]}" || status=$?
+if [[ -n "$statements" ]]; then
+  # Top-level statements and those run inside functions and triggers (track=all): a function's time also counts in
+  # the statement that called it, so shares of nested lines overlap their caller's.
+  echo
+  echo "PostgreSQL execution time by statement during the load (pg_stat_statements, database $database):"
+  "${psql[@]}" -d "$database" -F $'\t' -c "
+    with s as (select query, calls, rows, total_exec_time, toplevel from pg_stat_statements
+               where dbid = (select oid from pg_database where datname = current_database()))
+    select to_char(100 * total_exec_time / nullif((select sum(total_exec_time) from s where toplevel), 0), '990.0') || '%',
+           calls, to_char(total_exec_time / nullif(calls, 0), '990.000') || ' ms', round(rows::numeric / nullif(calls, 0), 1),
+           case when toplevel then '' else '(nested) ' end || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+      from s order by total_exec_time desc limit 15" |
+    awk -F'\t' 'BEGIN { printf "%7s %9s %11s %8s  %s\n", "share", "calls", "per call", "rows", "statement" }
+                 { printf "%7s %9s %11s %8s  %s\n", $1, $2, $3, $4, $5 }'
+fi
 [[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
 for n in $(seq 1 "$silos"); do
   kill -0 "${silo_pids[n-1]}" 2>/dev/null || { echo "silo $n (pid ${silo_pids[n-1]}) exited during the benchmark: its numbers are void; see $state/silo-$n.log" >&2; status=1; }

@@ -3,7 +3,8 @@
 # repository (kept between runs). Usage: scripts/local-postgres.sh start|stop|status
 #   start  initializes the data directory on first use, starts the server on 127.0.0.1 and prints the
 #          connection string on stdout.
-# Settings: ORDERPLATFORM_PGDATA (data directory), ORDERPLATFORM_PGPORT (default 54329).
+# Settings: ORDERPLATFORM_PGDATA (data directory), ORDERPLATFORM_PGPORT (default 54329), ORDERPLATFORM_PGSETTINGS
+# (further server options for start, e.g. "-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +44,7 @@ start() {
 
   if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-      -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+      -o "-p $port -k $socket_dir -c listen_addresses=127.0.0.1 -c max_connections=300 ${ORDERPLATFORM_PGSETTINGS:-}" start >/dev/null
   fi
 
   local psql=("$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
