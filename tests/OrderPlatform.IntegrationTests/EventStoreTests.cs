@@ -162,6 +162,39 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task An_append_that_publishes_nothing_writes_no_outbox_row_and_wakes_no_relay_but_keeps_its_version_check()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var quiet = $"test-{Guid.NewGuid():N}";
+        var published = $"test-{Guid.NewGuid():N}";
+        await using var listener = await db.DataSource.OpenConnectionAsync();
+        var notifications = 0;
+        listener.Notification += (_, _) => Interlocked.Increment(ref notifications);
+        await using (var listen = new NpgsqlCommand("listen outbox", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(2, await store.AppendAsync(quiet, "test", 0, [Event(), Event()], publish: false));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(quiet, "test", 1, [Event()], publish: false));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(quiet, "test", 3, [Event()], publish: false));
+        Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(0, Volatile.Read(ref notifications));
+
+        Assert.Equal(1, await store.AppendAsync(published, "test", 0, [Event()]));
+        Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, Volatile.Read(ref notifications));
+
+        await using var command = db.DataSource.CreateCommand(
+            "select (select count(*) from events where stream_id = $1), (select count(*) from outbox where stream_id = $1), (select count(*) from outbox where stream_id = $2)");
+        command.Parameters.AddWithValue(quiet);
+        command.Parameters.AddWithValue(published);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((2L, 0L, 1L), (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+    }
+
+    [Fact]
     public async Task Migrations_are_recorded_and_applying_them_again_changes_nothing()
     {
         Assert.Equal(MigrationRunner.Embedded().Select(m => m.Version), db.AppliedAtStart);

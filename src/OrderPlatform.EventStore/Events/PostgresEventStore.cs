@@ -33,10 +33,10 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     /// <summary>SQLSTATE raised by events_expect_versions when a stream is not at the expected version.</summary>
     private const string VersionConflictState = "OP409";
 
-    // $1/$2: one (stream, expected version) pair per append; $3..$9: one entry per event; $10: the time;
-    // $11/$12: the published streams and their aggregate types. The guard fails the statement, and so the
-    // transaction with everything batched alongside, unless every stream is where its writer expects it.
-    private const string AppendSql = """
+    // $1/$2: one (stream, expected version) pair per append; $3..$9: one entry per event; $10: the time. The guard fails
+    // the statement, and so the transaction with everything batched alongside, unless every stream is where its writer
+    // expects it.
+    private const string AppendEventsSql = """
         with guard as materialized (select events_expect_versions($1, $2) as ok),
         appended as (
             insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
@@ -46,10 +46,19 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             where guard.ok
             returning global_position, stream_id, version
         )
+        """;
+
+    // With published streams ($11/$12: those streams and their aggregate types), their events get outbox rows too.
+    private const string AppendSql = AppendEventsSql + """
         insert into outbox (global_position, stream_id, version, aggregate_type, created_at)
         select a.global_position, a.stream_id, a.version, p.aggregate_type, $10
         from appended a join unnest($11::text[], $12::text[]) as p(stream_id, aggregate_type) on p.stream_id = a.stream_id
         """;
+
+    // A group that publishes nothing (the sagas' step logs) does not touch the outbox, so its commit sends no
+    // notification: outbox_notify fires once per inserting statement even when it inserts no row, and in PostgreSQL a
+    // notifying transaction holds a database-wide lock through its commit, WAL flush included.
+    private const string AppendUnpublishedSql = AppendEventsSql + "select count(*) from appended";
 
     private readonly EventStoreOptions _options = options ?? new EventStoreOptions();
     /// <summary>How many existing stream ids <see cref="ExistingStreamsAsync"/> remembers before it starts over.</summary>
@@ -265,7 +274,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             }
         }
 
-        var command = new NpgsqlBatchCommand(AppendSql);
+        var command = new NpgsqlBatchCommand(published.Count > 0 ? AppendSql : AppendUnpublishedSql);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = expected });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = eventStreams });
@@ -276,8 +285,11 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = data });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = metadata });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. published] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. publishedTypes] });
+        if (published.Count > 0)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. published] });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. publishedTypes] });
+        }
 
         // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit
         // together, and a failed version check aborts them all.
