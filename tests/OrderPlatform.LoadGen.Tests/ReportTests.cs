@@ -25,7 +25,7 @@ public sealed class ReportTests
             new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
             ["http://127.0.0.1:5081/"],
             new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
-            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 }],
+            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215, Timeline = [new(0, 199, 40.5), new(1, 198, 1502)] }],
             new RampSummary(100, 300, 100, 1000, 100, 200));
 
         using var document = JsonDocument.Parse(report.ToJson());
@@ -69,6 +69,9 @@ public sealed class ReportTests
         Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
         Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
         Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
+        var slowest = second.GetProperty("timeline")[1];
+        Assert.Equal((1, 198, 1502.0), (slowest.GetProperty("second").GetInt32(), slowest.GetProperty("finished").GetInt64(), slowest.GetProperty("maxMs").GetDouble()));
+        Assert.Equal(0, runs[0].GetProperty("timeline").GetArrayLength());
 
         var ramp = root.GetProperty("ramp");
         Assert.Equal(100, ramp.GetProperty("highestSustainedRate").GetDouble());

@@ -46,6 +46,30 @@ public sealed class RunSummaryTests
     }
 
     [Fact]
+    public void The_timeline_shows_each_measured_second_with_its_finished_orders_and_slowest_one()
+    {
+        // 10/s, 1 s of warm-up, 3 s measured; one order of the middle second stalls for 900 ms, one of the last fails.
+        var schedule = new ArrivalSchedule(10, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
+        var recorder = new RunRecorder(schedule, maxInFlight: 100);
+        for (var n = 0L; n < schedule.Count; n++)
+        {
+            var order = schedule[n];
+            Assert.True(recorder.TryStart(order));
+            var second = n / 10;
+            recorder.Finish(order, (second, n % 10) switch
+            {
+                (2, 3) => FakeDriver.FinishedAfter(order, TimeSpan.FromMilliseconds(900)),
+                (3, 0) => OrderResult.Failed(ErrorKinds.Timeout, null, retries: 0),
+                _ => FakeDriver.FinishedAfter(order, TimeSpan.FromMilliseconds(10 + n % 10)),
+            });
+        }
+
+        var timeline = recorder.Summarize().Timeline;
+
+        Assert.Equal([new SecondOfRun(0, 10, 19), new SecondOfRun(1, 10, 900), new SecondOfRun(2, 9, 19)], timeline);
+    }
+
+    [Fact]
     public void Errors_are_counted_by_kind_and_outcomes_apart_and_the_latency_histogram_holds_only_finished_orders()
     {
         var schedule = new ArrivalSchedule(10, TimeSpan.Zero, TimeSpan.FromSeconds(1));

@@ -35,6 +35,15 @@ internal sealed record RunResult(
 
     public double? ShareOfCommitCeiling { get; init; }
 
+    /// <summary>
+    /// The measured window second by second (by intended start): how many orders finished and the slowest of them. A
+    /// stall shows as a few seconds whose slowest order is far above the run's p99.
+    /// </summary>
+    public IReadOnlyList<SecondOfRun> Timeline { get; init; } = [];
+
     /// <summary>Whether the run meets a service level: no error, and a p99 under the limit.</summary>
     public bool Sustains(TimeSpan maxP99) => Errors == 0 && Finished == Sent && Latency.P99 is { } p99 && p99 < maxP99.TotalMilliseconds;
 }
+
+/// <summary>One second of a run's measured window, counted from its start: orders that finished and the slowest one's latency.</summary>
+internal sealed record SecondOfRun(int Second, long Finished, double MaxMs);

@@ -13,6 +13,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
     private readonly LongHistogram _postLatency = LatencySummary.NewHistogram();
     private readonly SortedDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _outcomes = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<int, (long Finished, TimeSpan Max)> _bySecond = [];
     private long _finished;
     private long _finishedInWindow;
     private long _retries;
@@ -77,6 +78,9 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
             {
                 _finished++;
                 _latency.RecordValue(LatencySummary.Microseconds(finished - order.IntendedStart));
+                var second = (int)Math.Floor((order.IntendedStart - schedule.WindowStart).TotalSeconds);
+                var (count, max) = _bySecond.GetValueOrDefault(second);
+                _bySecond[second] = (count + 1, finished - order.IntendedStart > max ? finished - order.IntendedStart : max);
                 Count(_outcomes, outcome);
             }
             else
@@ -103,7 +107,10 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
                 new SortedDictionary<string, long>(_errors, StringComparer.Ordinal),
                 new SortedDictionary<string, long>(_outcomes, StringComparer.Ordinal),
                 _retries,
-                _maxInFlight);
+                _maxInFlight)
+            {
+                Timeline = [.. _bySecond.Select(s => new SecondOfRun(s.Key, s.Value.Finished, Math.Round(s.Value.Max.TotalMilliseconds, 1)))],
+            };
         }
     }
 
