@@ -13,6 +13,8 @@
 #   --max-p99 MS (1000), --rates R,R,... (100,200,500), --duration S (20), --warmup S (5), --silos N (1),
 #   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates,
 #   --host-dir DIR (the silo build to measure; default this tree's Release build, e.g. another worktree's for a before/after),
+#   --settle RATE:SECONDS (100:60; 0:0 for none: orders at RATE for SECONDS before anything is measured, not reported, so
+#   the silo's just-in-time compiler has tiered up the hot path, as on a silo that has run for a while),
 #   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
 #   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization;
 #   "live MB" is the GC heap after the last full collection, forced at the quiet moments; "heap MB" counts garbage),
@@ -25,10 +27,11 @@ cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+settle=100:60
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate)
+    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
       [[ $# -ge 2 ]] || { echo "$1 needs a value." >&2; exit 2; }
       name="${1#--}"; declare "${name//-/_}=$2"; shift 2 ;;
     --no-ramp) ramp=""; shift ;;
@@ -43,6 +46,7 @@ for value in "$pgbench_seconds" "$pgbench_scale" "$silos"; do
 done
 (( silos <= 9 )) || { echo "--silos takes 1 to 9." >&2; exit 2; }
 [[ -n "$ramp" || -n "$rates" ]] || { echo "--no-ramp and --no-rates together leave nothing to run." >&2; exit 2; }
+[[ "$settle" =~ ^[0-9]+:[0-9]+$ ]] || { echo "--settle takes RATE:SECONDS (whole numbers, e.g. 100:60; 0:0 for none), not '$settle'." >&2; exit 2; }
 if [[ -n "$memory" ]]; then
   [[ "$memory" =~ ^[1-9][0-9]*:[1-9][0-9]*$ && "$memory_rate" =~ ^[1-9][0-9]*$ ]] \
     || { echo "--memory takes COMPLETED:INFLIGHT (whole numbers above 0, e.g. 100000:10000) and --memory-rate a whole number above 0." >&2; exit 2; }
@@ -200,6 +204,16 @@ arguments=(
   --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
   --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
+settle_rate="${settle%%:*}" settle_seconds="${settle##*:}"
+if (( settle_rate > 0 && settle_seconds > 0 )); then
+  # A silo's first minute is spent largely in the just-in-time compiler (tiered compilation recompiles the hot path
+  # with optimizations after it has run a while): measured runs start once that is behind.
+  echo "settling: $settle_rate orders/s for $settle_seconds s (not measured)..."
+  dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll --target "$(IFS=,; echo "${targets[*]}")" \
+    --sku-prefix bench-sku --skus "$skus" --restock 1000000 --rate "$settle_rate" --duration "$settle_seconds" --warmup 0 \
+    --completion-timeout "$completion_timeout" --postgres "$connection" --quiet-wait 60 >"$state/settle-$stamp.log" 2>&1 \
+    || { echo "The settling run failed; see $state/settle-$stamp.log" >&2; exit 1; }
+fi
 if [[ -n "$statements" ]]; then
   "${psql[@]}" -d "$database" -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
 fi

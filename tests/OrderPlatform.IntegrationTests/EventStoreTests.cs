@@ -99,6 +99,55 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public async Task Concurrent_reads_share_statements_and_each_gets_its_own_stream_after_its_own_version(bool groupReads)
+    {
+        var writer = new PostgresEventStore(db.DataSource, _time);
+        var streams = Enumerable.Range(0, 100).Select(n => (Id: $"read-{Guid.NewGuid():N}", Events: 1 + n % 3)).ToArray();
+        await Task.WhenAll(streams.Select(s => writer.AppendAsync(s.Id, "test", 0, [.. Enumerable.Range(0, s.Events).Select(_ => Event())])));
+        var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { GroupReads = groupReads, MaxConcurrentReads = 1 });
+
+        // Every stream from the start and from version 1, and a stream that does not exist.
+        var reads = streams.SelectMany(s => new[] { (Stream: s.Id, After: 0, Expected: s.Events), (Stream: s.Id, After: 1, Expected: s.Events - 1) })
+            .Append((Stream: $"missing-{Guid.NewGuid():N}", After: 0, Expected: 0))
+            .ToArray();
+        var results = await Task.WhenAll(reads.Select(r => store.ReadStreamAsync(r.Stream, r.After)));
+
+        for (var i = 0; i < reads.Length; i++)
+        {
+            Assert.All(results[i], e => Assert.Equal(reads[i].Stream, e.StreamId));
+            Assert.Equal(Enumerable.Range(reads[i].After + 1, reads[i].Expected), results[i].Select(e => e.Version));
+        }
+
+        var counters = store.Counters;
+        Assert.Equal(reads.Length, counters.Reads);
+        if (groupReads)
+        {
+            Assert.True(counters.ReadStatements < reads.Length / 2, $"{counters.ReadStatements} statements for {reads.Length} concurrent reads");
+        }
+        else
+        {
+            Assert.Equal(reads.Length, counters.ReadStatements);
+        }
+    }
+
+    [Fact]
+    public async Task A_read_already_cancelled_throws_and_the_reads_beside_it_are_answered()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { MaxConcurrentReads = 1 });
+        var stream = $"read-{Guid.NewGuid():N}";
+        await store.AppendAsync(stream, "test", 0, [Event(), Event()]);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var others = Enumerable.Range(0, 20).Select(_ => store.ReadStreamAsync(stream)).ToList();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.ReadStreamAsync(stream, 0, cancelled.Token));
+
+        Assert.All(await Task.WhenAll(others), events => Assert.Equal([1, 2], events.Select(e => e.Version)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public async Task A_stale_writer_fails_alone_and_the_rest_of_its_group_commits(bool groupCommit)
     {
         var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { GroupCommit = groupCommit, MaxConcurrentCommits = 1 });

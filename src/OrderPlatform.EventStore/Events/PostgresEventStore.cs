@@ -20,7 +20,22 @@ public sealed class EventStoreOptions
 
     /// <summary>The most appends one group transaction carries.</summary>
     public int MaxAppendsPerCommit { get; set; } = 256;
+
+    /// <summary>
+    /// Stream reads that arrive while others are under way wait and are answered together, by one statement (each
+    /// read still gets exactly its own stream after its own version). Off: every read is its own statement.
+    /// </summary>
+    public bool GroupReads { get; set; } = true;
+
+    /// <summary>How many group reads may be in flight at once (each on its own connection).</summary>
+    public int MaxConcurrentReads { get; set; } = 2;
+
+    /// <summary>The most stream reads one statement carries.</summary>
+    public int MaxReadsPerStatement { get; set; } = 256;
 }
+
+/// <summary>Running totals of an event store since it was made: sample twice and difference them for group sizes.</summary>
+public sealed record EventStoreCounters(long Appends, long AppendStatements, long Reads, long ReadStatements);
 
 /// <summary>
 /// Append-only event streams in PostgreSQL. An append writes the events and their outbox rows in one
@@ -65,38 +80,126 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     public const int MaxKnownStreams = 100_000;
 
     private readonly ConcurrentQueue<PendingAppend> _queue = new();
+    private readonly ConcurrentQueue<PendingRead> _reads = new();
     private readonly ConcurrentDictionary<string, bool> _knownStreams = new(StringComparer.Ordinal);
     private int _committers;
+    private int _readers;
+    private long _appendCount;
+    private long _appendStatements;
+    private long _readCount;
+    private long _readStatements;
 
     public NpgsqlDataSource DataSource => dataSource;
 
-    public async Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, int afterVersion = 0, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The events of <paramref name="streamId"/> after <paramref name="afterVersion"/>, in version order. With group
+    /// reads, reads that arrive while others are under way share one statement (activations of many grains at once).
+    /// </summary>
+    public Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, int afterVersion = 0, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(
-            """
-            select version, event_id, event_type, schema_version, data::text, metadata::text, recorded_at, global_position
-            from events where stream_id = $1 and version > $2 order by version
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string>{ TypedValue = streamId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = afterVersion });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var events = new List<StoredEvent>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        cancellationToken.ThrowIfCancellationRequested();
+        var read = new PendingRead(streamId, afterVersion);
+        if (!_options.GroupReads)
         {
-            events.Add(new StoredEvent(
-                streamId,
-                reader.GetInt32(0),
-                reader.GetGuid(1),
-                reader.GetString(2),
-                reader.GetInt32(3),
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.GetFieldValue<DateTimeOffset>(6),
-                reader.GetInt64(7)));
+            return ReadAloneAsync(read, cancellationToken);
         }
 
-        return events;
+        _reads.Enqueue(read);
+        if (TryTakeSlot(ref _readers, _options.MaxConcurrentReads))
+        {
+            _ = Task.Run(DrainReadsAsync, CancellationToken.None);
+        }
+
+        // A cancelled caller stops waiting; the statement that carries its read runs on for the others.
+        return cancellationToken.CanBeCanceled ? read.Completion.Task.WaitAsync(cancellationToken) : read.Completion.Task;
     }
+
+    private async Task<IReadOnlyList<StoredEvent>> ReadAloneAsync(PendingRead read, CancellationToken cancellationToken)
+    {
+        await ReadAsync([read], cancellationToken).ConfigureAwait(false);
+        return await read.Completion.Task.ConfigureAwait(false);
+    }
+
+    private async Task DrainReadsAsync()
+    {
+        var group = new List<PendingRead>();
+        while (true)
+        {
+            group.Clear();
+            while (group.Count < Math.Max(1, _options.MaxReadsPerStatement) && _reads.TryDequeue(out var next))
+            {
+                group.Add(next);
+            }
+
+            if (group.Count == 0)
+            {
+                Interlocked.Decrement(ref _readers);
+
+                // A read queued between the last dequeue and the decrement must not be left without a reader.
+                if (_reads.IsEmpty || !TryTakeSlot(ref _readers, _options.MaxConcurrentReads))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await ReadAsync(group, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Answers every read of the group from one statement; never throws (a failure fails each read of the group).</summary>
+    private async Task ReadAsync(IReadOnlyList<PendingRead> group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Interlocked.Add(ref _readCount, group.Count);
+            Interlocked.Increment(ref _readStatements);
+            await using var command = dataSource.CreateCommand(
+                """
+                select r.n, e.version, e.event_id, e.event_type, e.schema_version, e.data::text, e.metadata::text, e.recorded_at, e.global_position
+                from unnest($1::text[], $2::int[]) with ordinality as r(stream_id, after_version, n)
+                join events e on e.stream_id = r.stream_id and e.version > r.after_version
+                order by r.n, e.version
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. group.Select(r => r.StreamId)] });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. group.Select(r => r.AfterVersion)] });
+            var events = new List<StoredEvent>[group.Count];
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var index = (int)reader.GetInt64(0) - 1;
+                    (events[index] ??= []).Add(new StoredEvent(
+                        group[index].StreamId,
+                        reader.GetInt32(1),
+                        reader.GetGuid(2),
+                        reader.GetString(3),
+                        reader.GetInt32(4),
+                        reader.GetString(5),
+                        reader.GetString(6),
+                        reader.GetFieldValue<DateTimeOffset>(7),
+                        reader.GetInt64(8)));
+                }
+            }
+
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Completion.TrySetResult(events[i] ?? (IReadOnlyList<StoredEvent>)[]);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var read in group)
+            {
+                read.Completion.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>What this store has done since it was made.</summary>
+    public EventStoreCounters Counters => new(
+        Interlocked.Read(ref _appendCount), Interlocked.Read(ref _appendStatements), Interlocked.Read(ref _readCount), Interlocked.Read(ref _readStatements));
 
     /// <summary>
     /// Appends <paramref name="events"/> after <paramref name="expectedVersion"/> and returns the new version.
@@ -146,23 +249,24 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     /// </summary>
     private void StartCommitterIfNeeded()
     {
-        if (TryTakeCommitterSlot())
+        if (TryTakeSlot(ref _committers, _options.MaxConcurrentCommits))
         {
             _ = Task.Run(DrainAsync);
         }
     }
 
-    private bool TryTakeCommitterSlot()
+    /// <summary>Counts one more running drainer unless <paramref name="limit"/> already run.</summary>
+    private static bool TryTakeSlot(ref int running, int limit)
     {
         while (true)
         {
-            var running = Volatile.Read(ref _committers);
-            if (running >= Math.Max(1, _options.MaxConcurrentCommits))
+            var now = Volatile.Read(ref running);
+            if (now >= Math.Max(1, limit))
             {
                 return false;
             }
 
-            if (Interlocked.CompareExchange(ref _committers, running + 1, running) == running)
+            if (Interlocked.CompareExchange(ref running, now + 1, now) == now)
             {
                 return true;
             }
@@ -185,7 +289,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
                 Interlocked.Decrement(ref _committers);
 
                 // An append queued between the last dequeue and the decrement must not be left without a committer.
-                if (_queue.IsEmpty || !TryTakeCommitterSlot())
+                if (_queue.IsEmpty || !TryTakeSlot(ref _committers, _options.MaxConcurrentCommits))
                 {
                     return;
                 }
@@ -202,6 +306,8 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     {
         try
         {
+            Interlocked.Add(ref _appendCount, group.Count);
+            Interlocked.Increment(ref _appendStatements);
             await using var batch = CreateBatch(group);
             await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
             foreach (var append in group)
@@ -344,6 +450,11 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         }
 
         return found;
+    }
+
+    private sealed record PendingRead(string StreamId, int AfterVersion)
+    {
+        public TaskCompletionSource<IReadOnlyList<StoredEvent>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed record PendingAppend(
