@@ -3,7 +3,7 @@ using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Tests;
 
-/// <summary>Reading CPU time and memory from /proc: a silo's, and PostgreSQL's with its backends'.</summary>
+/// <summary>Reading CPU time and memory from /proc: a silo's, PostgreSQL's with its backends', the machine's.</summary>
 public sealed class ProcessStatsTests
 {
     [Fact]
@@ -81,6 +81,42 @@ public sealed class ProcessStatsTests
         Assert.True(last?.Cpu >= TimeSpan.FromSeconds(0.2), line);
         Assert.True(after.ReapedChildrenCpu - before.ReapedChildrenCpu >= last?.Cpu, $"reaped children's time {before.ReapedChildrenCpu} -> {after.ReapedChildrenCpu}; the child's {last?.Cpu}");
         Assert.True(ProcessStats.TreeCpuTime(Environment.ProcessId) >= before.Cpu + before.ReapedChildrenCpu + last?.Cpu, "the tree lost the reaped child's time");
+    }
+
+    [Fact]
+    public void Machine_cpu_is_the_first_eight_fields_of_the_cpu_line_idle_with_iowait()
+    {
+        // user nice system idle iowait irq softirq steal guest guest_nice: guest time is already in user.
+        const string stat = "cpu  89098 3 18856 100879 1184 0 2929 607 500 0\ncpu0 44401 0 9144 51398 316 0 1250 305 250 0\nintr 1 2 3\n";
+
+        Assert.Equal(new MachineCpu(213_556, 102_063), MachineCpu.Parse(stat));
+        Assert.Null(MachineCpu.Parse("cpu0 44401 0 9144 51398 316 0 1250 305 250 0\n"));
+        Assert.Null(MachineCpu.Parse("cpu  89098 3 18856 100879 1184 0 2929\n"));
+        Assert.Null(MachineCpu.Parse("cpu  89098 3 18856 x 1184 0 2929 607 500 0\n"));
+    }
+
+    [Theory]
+    [InlineData(1000, 600, 1400, 700, 75.0)]
+    [InlineData(1000, 600, 1400, 1000, 0.0)]
+    [InlineData(1000, 600, 1003, 601, 66.7)]
+    [InlineData(1000, 600, 1000, 600, null)]
+    public void The_box_is_busy_for_the_share_of_ticks_that_were_not_idle(long total0, long idle0, long total1, long idle1, double? busy)
+    {
+        Assert.Equal(busy, MachineCpu.BusyPercent(new MachineCpu(total0, idle0), new MachineCpu(total1, idle1)));
+        Assert.Null(MachineCpu.BusyPercent(null, new MachineCpu(total1, idle1)));
+    }
+
+    [Fact]
+    public void The_machine_is_busy_while_this_process_spins()
+    {
+        var start = MachineCpu.Read();
+        var own = ProcessStats.CpuTime(Environment.ProcessId);
+        while (ProcessStats.CpuTime(Environment.ProcessId) - own < TimeSpan.FromSeconds(0.1))
+        {
+            // Spin: these ticks are the machine's busy ones.
+        }
+
+        Assert.InRange(MachineCpu.BusyPercent(start, MachineCpu.Read()) ?? -1, 0.1, 100);
     }
 
     private static ProcessTimes Times(int pid) =>
