@@ -6,7 +6,9 @@
 #      the order rate to find the highest one sustained with p99 under --max-p99 and no errors;
 #   3. the load generator at fixed rates.
 # Each run's row has sagas/s, latency from the order's intended start to its terminal state, errors, PostgreSQL
-# commits per saga, the relay's backlog and lag, silo CPU and memory, and sagas/s as a share of pgbench's tps.
+# commits per saga, the relay's backlog and lag, silo CPU and memory, PostgreSQL's CPU (the postmaster with its
+# backends), how busy the whole machine was, silo and PostgreSQL CPU milliseconds per saga, and sagas/s as a share
+# of pgbench's tps.
 #   scripts/bench.sh                                   # the full benchmark, about 10 minutes
 #   scripts/bench.sh --pgbench-seconds 5 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
 # Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 settle=100:60
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
@@ -102,6 +104,9 @@ if [[ -n "$statements" ]]; then
   fi
 fi
 scripts/local-postgres.sh start >/dev/null
+# The postmaster, whose CPU (with its backends') the load generator samples: the first line of postmaster.pid.
+postmaster_pid="$(head -n 1 "$ORDERPLATFORM_PGDATA/postmaster.pid" 2>/dev/null || true)"
+[[ "$postmaster_pid" =~ ^[1-9][0-9]*$ ]] || { echo "No postmaster pid in $ORDERPLATFORM_PGDATA/postmaster.pid." >&2; exit 1; }
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
 durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
 
@@ -202,7 +207,7 @@ fi
 loadgen_json="$state/loadgen-$stamp.json"
 arguments=(
   --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
-  --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
+  --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres-pid "$postmaster_pid" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
 settle_rate="${settle%%:*}" settle_seconds="${settle##*:}"
 if (( settle_rate > 0 && settle_seconds > 0 )); then

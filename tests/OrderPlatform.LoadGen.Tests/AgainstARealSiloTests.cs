@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using OrderPlatform.LoadGen.Command;
 using OrderPlatform.LoadGen.Scheduling;
+using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Tests;
 
@@ -30,6 +31,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
     public async Task Every_order_sent_reaches_its_terminal_state_and_the_report_counts_each_once()
     {
         var json = Path.Combine(Path.GetTempPath(), $"loadgen-{Guid.NewGuid():N}.json");
+        var postmaster = await PostmasterPidAsync();
         using var output = new StringWriter();
         using var errors = new StringWriter();
 
@@ -38,7 +40,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
                 "--target", _silo.Http.BaseAddress!.ToString(), "--rate", "20", "--duration", "3", "--warmup", "1",
                 "--skus", "3", "--sku-prefix", "it-sku", "--restock", "1000", "--token", "tok_approve,tok_decline",
                 "--completion-timeout", "15", "--json", json, "--silo-pid", _silo.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--postgres", _connectionString, "--commit-ceiling", "1000",
+                "--postgres", _connectionString, "--commit-ceiling", "1000", "--postgres-pid", postmaster.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ],
             output,
             errors,
@@ -75,6 +77,15 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.True(server.GetProperty("commitsPerSaga").GetDouble() > 1, $"commits per saga: {server}");
         Assert.True(server.GetProperty("walSyncs").GetInt64() >= 0, $"WAL syncs: {server}");
         Assert.Equal(JsonValueKind.Null, server.GetProperty("relayBacklogMax").ValueKind);
+
+        // CPU: PostgreSQL's (the postmaster and its backends), the machine's, and per saga finished in the window.
+        var finishedInWindow = run.GetProperty("sagasPerSecond").GetDouble() * 3;
+        Assert.InRange(server.GetProperty("postgresCpuPercent").GetDouble(), 0.1, 800);
+        Assert.InRange(server.GetProperty("boxBusyPercent").GetDouble(), 0.1, 100);
+        Assert.Equal(Math.Round(server.GetProperty("siloCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("siloCpuMsPerSaga").GetDouble());
+        Assert.Equal(Math.Round(server.GetProperty("postgresCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("postgresCpuMsPerSaga").GetDouble());
+        Assert.True(server.GetProperty("postgresCpuMsPerSaga").GetDouble() > 0, $"PostgreSQL CPU per saga: {server}");
+        Assert.Contains("pg CPU %", output.ToString(), StringComparison.Ordinal);
         Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
 
         // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that outcome.
@@ -96,6 +107,18 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
 
         Assert.Equal(LoadCommand.CouldNotRun, exitCode);
         Assert.Contains($"The target {silent}/ does not answer GET /health.", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>The parent of a backend: the fixture's server runs on this machine (no Docker engine answers here).</summary>
+    private async Task<int> PostmasterPidAsync()
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select pg_backend_pid()", connection);
+        var backend = (int)(await command.ExecuteScalarAsync())!;
+        var stat = ProcessStats.Read($"/proc/{backend}/stat") is { } line ? ProcessStats.ParseStat(line) : null;
+        Assert.True(stat is not null, $"the backend {backend} is not a process of this machine: {(await PostgresServer.InstanceAsync()).Description}");
+        return stat.Value.ParentPid;
     }
 
     private async Task<Dictionary<string, long>> SagaOutcomesAsync()

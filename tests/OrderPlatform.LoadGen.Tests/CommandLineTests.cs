@@ -55,6 +55,13 @@ public sealed class CommandLineTests
     [InlineData("--json '/tmp' is not a file in an existing directory.", "--target", Target, "--rate", "1", "--json", "/tmp")]
     [InlineData("--silo-pid takes process ids, not 'silo'.", "--target", Target, "--rate", "1", "--silo-pid", "silo")]
     [InlineData("--silo-pid takes process ids, not '-3'.", "--target", Target, "--rate", "1", "--silo-pid=12,-3")]
+    [InlineData("--postgres-pid takes the process id of PostgreSQL's postmaster, not 'postmaster'.", "--target", Target, "--rate", "1", "--postgres-pid", "postmaster")]
+    [InlineData("--postgres-pid takes the process id of PostgreSQL's postmaster, not '12.5'.", "--target", Target, "--rate", "1", "--postgres-pid", "12.5")]
+    [InlineData("--postgres-pid takes the process id of PostgreSQL's postmaster, not '-7'.", "--target", Target, "--rate", "1", "--postgres-pid=-7")]
+    [InlineData("--postgres-pid takes the process id of PostgreSQL's postmaster, not '0'.", "--target", Target, "--rate", "1", "--postgres-pid", "0")]
+    [InlineData("--postgres-pid takes the process id of PostgreSQL's postmaster, not '4000,4001'.", "--target", Target, "--rate", "1", "--postgres-pid", "4000,4001")]
+    [InlineData("--postgres-pid needs a value.", "--target", Target, "--rate", "1", "--postgres-pid")]
+    [InlineData("--postgres-pid needs a value.", "--target", Target, "--rate", "1", "--postgres-pid", "--silo-pid", "12")]
     [InlineData("--postgres is not a valid PostgreSQL connection string", "--target", Target, "--rate", "1", "--postgres", "Colour=blue")]
     [InlineData("--postgres names no Host or no Database.", "--target", Target, "--rate", "1", "--postgres", "Host=127.0.0.1")]
     [InlineData("--commit-ceiling takes a number of commits per second above 0, not '0'.", "--target", Target, "--rate", "1", "--commit-ceiling", "0")]
@@ -109,6 +116,7 @@ public sealed class CommandLineTests
         Assert.Equal(5000, options.MaxInFlight);
         Assert.Null(options.JsonPath);
         Assert.False(options.WatchesServer);
+        Assert.Null(options.PostgresPid);
         Assert.Null(options.CommitCeiling);
     }
 
@@ -121,7 +129,7 @@ public sealed class CommandLineTests
                 "--target=http://127.0.0.1:5081,http://127.0.0.1:5082/api", "--ramp", "50:200:50", "--step-duration", "12",
                 "--max-p99=250", "--warmup", "0", "--skus", "7", "--sku-prefix", "bench.sku_1", "--restock", "5000",
                 "--token", "tok_approve,tok_slow_100,tok_decline", "--completion-timeout", "2.5", "--max-in-flight", "800",
-                "--poll-interval", "10", "--json", json, "--rate", "100,250.5", "--duration=20", "--silo-pid", "4242,4343",
+                "--poll-interval", "10", "--json", json, "--rate", "100,250.5", "--duration=20", "--silo-pid", "4242,4343", "--postgres-pid=4000",
                 "--postgres", "Host=127.0.0.1;Port=54339;Username=postgres;Database=orderplatform", "--commit-ceiling", "930.5",
                 "--quiet-wait", "0",
             ],
@@ -146,10 +154,23 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromMilliseconds(10), options.PollInterval);
         Assert.Equal(json, options.JsonPath);
         Assert.Equal([4242, 4343], options.SiloPids);
+        Assert.Equal(4000, options.PostgresPid);
         Assert.Equal("Host=127.0.0.1;Port=54339;Username=postgres;Database=orderplatform;Application Name=orderplatform-loadgen", options.Postgres);
         Assert.Equal(930.5, options.CommitCeiling);
         Assert.Equal(TimeSpan.Zero, options.QuietWait);
         Assert.True(options.WatchesServer);
+    }
+
+    [Fact]
+    public void Postgres_pid_alone_watches_the_platform()
+    {
+        var options = CommandLine.Parse(["--target", Target, "--rate", "1", "--postgres-pid", "4000"], out var error);
+
+        Assert.Null(error);
+        Assert.Equal(4000, options?.PostgresPid);
+        Assert.True(options?.WatchesServer);
+        Assert.Empty(options!.SiloPids);
+        Assert.Null(options.Postgres);
     }
 
     [Theory]

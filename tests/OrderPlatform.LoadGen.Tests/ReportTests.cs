@@ -2,12 +2,15 @@ using System.Text;
 using System.Text.Json;
 using OrderPlatform.LoadGen.Orders;
 using OrderPlatform.LoadGen.Reporting;
+using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Tests;
 
 /// <summary>What the report looks like to a script (JSON) and to a person (the table), and what the client sends and reads.</summary>
 public sealed class ReportTests
 {
+    private static readonly ServerMetrics Watched = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8, 26.25, 8.79, 40.1, 12.03, 4.03, 63.2);
+
     private static RunResult Run(double rate, long errors, double p99) => new(
         rate, 5, 30, 3000, 3000 - errors, rate - 0.5,
         new LatencySummary(3000 - errors, 12.5, 20, p99, p99 + 1, p99 + 2, 13.25),
@@ -25,7 +28,7 @@ public sealed class ReportTests
             new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
             ["http://127.0.0.1:5081/"],
             new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
-            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215, Timeline = [new(0, 199, 40.5), new(1, 198, 1502)] }],
+            [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = Watched, ShareOfCommitCeiling = 0.215, Timeline = [new(0, 199, 40.5), new(1, 198, 1502)] }],
             new RampSummary(100, 300, 100, 1000, 100, 200));
 
         using var document = JsonDocument.Parse(report.ToJson());
@@ -68,6 +71,12 @@ public sealed class ReportTests
         Assert.Equal(2.01, server.GetProperty("walSyncsPerSaga").GetDouble());
         Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
         Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
+        Assert.Equal(26.25, server.GetProperty("siloCpuSeconds").GetDouble());
+        Assert.Equal(8.79, server.GetProperty("siloCpuMsPerSaga").GetDouble());
+        Assert.Equal(40.1, server.GetProperty("postgresCpuPercent").GetDouble());
+        Assert.Equal(12.03, server.GetProperty("postgresCpuSeconds").GetDouble());
+        Assert.Equal(4.03, server.GetProperty("postgresCpuMsPerSaga").GetDouble());
+        Assert.Equal(63.2, server.GetProperty("boxBusyPercent").GetDouble());
         Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
         var slowest = second.GetProperty("timeline")[1];
         Assert.Equal((1, 198, 1502.0), (slowest.GetProperty("second").GetInt32(), slowest.GetProperty("finished").GetInt64(), slowest.GetProperty("maxMs").GetDouble()));
@@ -111,12 +120,15 @@ public sealed class ReportTests
         Assert.Equal(["fixed", "200", "3000", "199.5", "12.5", "20.0", "1500", "1501", "1502", "1.5", "3.0", "3", "2000", "997", "0", "17"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(["  fixed 200/s errors: timeout 3"], ReportText.Details(run));
 
-        var watched = run with { Server = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8), ShareOfCommitCeiling = 0.215 };
+        var watched = run with { Server = Watched, ShareOfCommitCeiling = 0.215 };
         var wide = ReportText.Row(watched, server: true, ceiling: true);
         Assert.Equal(ReportText.Header(server: true, ceiling: true).Length, wide.Length);
         Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
-        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^7..]);
-        Assert.Equal(["-", "-", "-", "-", "-", "-"], ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^6..]);
+        Assert.EndsWith(" silo CPU % silo RSS MB pg CPU % box busy % silo ms/saga pg ms/saga sagas/s / pg tps", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
+        Assert.EndsWith("       40         63         8.79       4.03             0.22", wide, StringComparison.Ordinal);
+        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "40", "63", "8.79", "4.03", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^11..]);
+        Assert.Equal(Enumerable.Repeat("-", 10), ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^10..]);
+        Assert.DoesNotContain("pg CPU %", ReportText.Header(), StringComparison.Ordinal);
         Assert.Equal(
             "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",
             ReportText.Verdict(new RampSummary(100, 300, 100, 1000, 100, 200)));

@@ -36,12 +36,16 @@ internal static partial class CommandLine
 
         Watching the platform during each measured window (adds columns to the table):
           --silo-pid PID[,PID...]   silo processes on this machine: CPU (% of one core, summed) and peak RSS
+          --postgres-pid PID        PostgreSQL's postmaster on this machine: the server's CPU (% of one core), its
+                                    backends' included, those that exited during the window too
           --postgres CS             the platform's database: commits (pg_stat_database.xact_commit, read-only
                                     ones too) and the server's WAL flushes (pg_stat_wal.wal_sync) per saga
                                     finished in the window; before each run, waits for unfinished sagas
           --quiet-wait S            how long to wait for them at most (default 120)
           --commit-ceiling TPS      this machine's commit ceiling (pgbench tps): prints sagas/s as a share of it
-          The relay's backlog and lag come from GET /relay/status of the targets whenever the platform is watched.
+          Whenever the platform is watched: the relay's backlog and lag from GET /relay/status of the targets, how
+          busy the machine was (box busy %, all its cores, from /proc/stat), and the silos' and PostgreSQL's CPU
+          milliseconds per saga finished in the window.
 
           -h, --help                show this text
 
@@ -55,7 +59,7 @@ internal static partial class CommandLine
     [
         "--target", "--rate", "--duration", "--ramp", "--step-duration", "--max-p99", "--warmup", "--skus", "--sku-prefix",
         "--restock", "--token", "--completion-timeout", "--max-in-flight", "--poll-interval", "--json",
-        "--silo-pid", "--postgres", "--commit-ceiling", "--quiet-wait",
+        "--silo-pid", "--postgres-pid", "--postgres", "--commit-ceiling", "--quiet-wait",
     ];
 
     /// <returns>Null with <paramref name="error"/> set when the arguments are wrong; null without an error for --help.</returns>
@@ -249,6 +253,16 @@ internal static partial class CommandLine
             }
 
             options = options with { SiloPids = list };
+        }
+
+        if (Value("--postgres-pid") is { } postmaster)
+        {
+            if (!TryWhole(postmaster, 1, int.MaxValue, out var pid))
+            {
+                return Fail($"--postgres-pid takes the process id of PostgreSQL's postmaster, not '{postmaster}'.", out error);
+            }
+
+            options = options with { PostgresPid = pid };
         }
 
         if (Value("--postgres") is { } postgres)

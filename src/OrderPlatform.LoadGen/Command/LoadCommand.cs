@@ -49,7 +49,7 @@ internal static class LoadCommand
         var runId = Guid.NewGuid().ToString("N")[..12];
         var mix = new OrderMix(options.SkuPrefix, options.Skus, options.Tokens);
         using var http = LoadHttp.Create(options.MaxInFlight);
-        var sampler = new ServerSampler(options.SiloPids, options.Postgres, options.Targets, http, time);
+        var sampler = new ServerSampler(options.SiloPids, options.PostgresPid, options.Postgres, options.Targets, http, time);
         try
         {
             if (await FirstSilentTargetAsync(http, options.Targets, cancellationToken).ConfigureAwait(false) is { } silent)
@@ -149,15 +149,7 @@ internal static class LoadCommand
             if (sampling is not null)
             {
                 var metrics = await sampling.ConfigureAwait(false);
-                var finishedInWindow = run.SagasPerSecond * duration.TotalSeconds;
-                run = run with
-                {
-                    Server = metrics with
-                    {
-                        CommitsPerSaga = metrics.Commits is { } commits && finishedInWindow > 0 ? Math.Round(commits / finishedInWindow, 2) : null,
-                        WalSyncsPerSaga = metrics.WalSyncs is { } syncs && finishedInWindow > 0 ? Math.Round(syncs / finishedInWindow, 2) : null,
-                    },
-                };
+                run = run with { Server = metrics.PerSaga(run.SagasPerSecond * duration.TotalSeconds) };
             }
 
             if (options.CommitCeiling is { } tps)

@@ -44,6 +44,9 @@ internal sealed record LoadOptions
     /// <summary>Silo processes on this machine whose CPU and memory are sampled during each measured window.</summary>
     public IReadOnlyList<int> SiloPids { get; init; } = [];
 
+    /// <summary>PostgreSQL's postmaster on this machine, whose CPU with its backends' is sampled during each measured window.</summary>
+    public int? PostgresPid { get; init; }
+
     /// <summary>The platform's database: commits per saga during each window, and no run starts before its sagas are done.</summary>
     public string? Postgres { get; init; }
 
@@ -53,7 +56,7 @@ internal sealed record LoadOptions
     /// <summary>How long to wait before a run for the platform's unfinished sagas (with <see cref="Postgres"/>).</summary>
     public TimeSpan QuietWait { get; init; } = TimeSpan.FromSeconds(120);
 
-    public bool WatchesServer => SiloPids.Count > 0 || Postgres is not null;
+    public bool WatchesServer => SiloPids.Count > 0 || PostgresPid is not null || Postgres is not null;
 }
 
 /// <summary>Rates from <see cref="From"/> to <see cref="To"/> by <see cref="Step"/> orders per second.</summary>

@@ -4,8 +4,10 @@ namespace OrderPlatform.LoadGen.Server;
 /// The platform's side of a run's measured window, when the command was told where to look: silo CPU (percent of
 /// one core, summed over the silo processes) and peak resident memory, PostgreSQL commits in the platform's
 /// database (read-only transactions count too), the server's WAL flushes (<c>pg_stat_wal.wal_sync</c>, the durable
-/// commits after group commit; the whole server), and the outbox relay's peak backlog and lag as
-/// <c>GET /relay/status</c> reports them.
+/// commits after group commit; the whole server), the outbox relay's peak backlog and lag as
+/// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
+/// and how busy the whole machine was (percent of all its cores). The per-saga values divide by the sagas finished
+/// in the window.
 /// </summary>
 internal sealed record ServerMetrics(
     double? SiloCpuPercent,
@@ -15,4 +17,25 @@ internal sealed record ServerMetrics(
     long? WalSyncs,
     double? WalSyncsPerSaga,
     long? RelayBacklogMax,
-    double? RelayLagMaxSeconds);
+    double? RelayLagMaxSeconds,
+    double? SiloCpuSeconds,
+    double? SiloCpuMsPerSaga,
+    double? PostgresCpuPercent,
+    double? PostgresCpuSeconds,
+    double? PostgresCpuMsPerSaga,
+    double? BoxBusyPercent)
+{
+    /// <summary>With the per-saga values for <paramref name="finishedInWindow"/> sagas; null where nothing was measured or no saga finished.</summary>
+    public ServerMetrics PerSaga(double finishedInWindow)
+    {
+        return this with
+        {
+            CommitsPerSaga = Per(Commits, 1),
+            WalSyncsPerSaga = Per(WalSyncs, 1),
+            SiloCpuMsPerSaga = Per(SiloCpuSeconds, 1000),
+            PostgresCpuMsPerSaga = Per(PostgresCpuSeconds, 1000),
+        };
+
+        double? Per(double? amount, double scale) => amount is { } a && finishedInWindow > 0 ? Math.Round(a * scale / finishedInWindow, 2) : null;
+    }
+}

@@ -4,10 +4,11 @@ using Npgsql;
 namespace OrderPlatform.LoadGen.Server;
 
 /// <summary>
-/// Watches the platform while a run's measured window lasts: the silo processes' CPU time and memory (/proc), the
-/// commits of the platform's database (pg_stat_database) and the relay status of every target, once a second.
+/// Watches the platform while a run's measured window lasts: the silo processes' CPU time and memory, PostgreSQL's
+/// CPU time and the machine's (/proc), the commits of the platform's database (pg_stat_database) and the relay status
+/// of every target, once a second.
 /// </summary>
-internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgres, IReadOnlyList<Uri> targets, HttpClient http, TimeProvider time)
+internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPid, string? postgres, IReadOnlyList<Uri> targets, HttpClient http, TimeProvider time)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -17,6 +18,11 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
         if (siloPids.FirstOrDefault(pid => ProcessStats.CpuTime(pid) is null) is var missing and > 0)
         {
             return $"There is no process {missing} to watch (--silo-pid), or /proc cannot be read.";
+        }
+
+        if (postgresPid is { } postmaster && ProcessStats.TreeCpuTime(postmaster) is null)
+        {
+            return $"There is no process {postmaster} to watch (--postgres-pid), or /proc cannot be read.";
         }
 
         if (postgres is not null)
@@ -66,6 +72,8 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
 
         var start = time.GetTimestamp();
         var cpuAtStart = CpuTime();
+        var postgresCpuAtStart = PostgresCpuTime();
+        var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
@@ -96,18 +104,28 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
         }
 
         var elapsed = time.GetElapsedTime(start);
-        var cpuAtEnd = CpuTime();
+        var siloCpu = CpuTime() - cpuAtStart;
+        var postgresCpu = PostgresCpuTime() - postgresCpuAtStart;
+        var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
         return new ServerMetrics(
-            cpuAtStart is { } c0 && cpuAtEnd is { } c1 ? Math.Round((c1 - c0) / elapsed * 100, 1) : null,
-            rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
-            commitsAtEnd - commitsAtStart,
-            null,
-            walSyncsAtEnd - walSyncsAtStart,
-            null,
-            backlogMax,
-            lagMax);
+            SiloCpuPercent: Percent(siloCpu),
+            SiloRssMb: rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
+            Commits: commitsAtEnd - commitsAtStart,
+            CommitsPerSaga: null,
+            WalSyncs: walSyncsAtEnd - walSyncsAtStart,
+            WalSyncsPerSaga: null,
+            RelayBacklogMax: backlogMax,
+            RelayLagMaxSeconds: lagMax,
+            SiloCpuSeconds: siloCpu?.TotalSeconds,
+            SiloCpuMsPerSaga: null,
+            PostgresCpuPercent: Percent(postgresCpu),
+            PostgresCpuSeconds: postgresCpu?.TotalSeconds,
+            PostgresCpuMsPerSaga: null,
+            BoxBusyPercent: busy);
+
+        double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
     }
 
     private TimeSpan? CpuTime()
@@ -130,6 +148,9 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, string? postgre
 
         return total;
     }
+
+    /// <summary>The postmaster's with its backends', those that exited included (<see cref="ProcessStats.TreeCpuTime"/>).</summary>
+    private TimeSpan? PostgresCpuTime() => postgresPid is { } pid ? ProcessStats.TreeCpuTime(pid) : null;
 
     private long? ResidentBytes()
     {

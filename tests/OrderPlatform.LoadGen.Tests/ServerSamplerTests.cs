@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using OrderPlatform.LoadGen.Command;
+using OrderPlatform.LoadGen.Server;
+using OrderPlatform.LoadGen.Tests.Infrastructure;
+
+namespace OrderPlatform.LoadGen.Tests;
+
+/// <summary>What the sampler makes of a measured window: CPU shares, per-saga values, and a process it cannot watch.</summary>
+public sealed class ServerSamplerTests
+{
+    // Above the kernel's largest pid (pid_max is at most 2^22): never a process.
+    private const int NoProcess = int.MaxValue;
+
+    [Fact]
+    public void Per_saga_values_divide_the_windows_amounts_by_the_sagas_finished_in_it()
+    {
+        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2);
+
+        Assert.Equal(
+            metrics with { CommitsPerSaga = 8.04, WalSyncsPerSaga = 2.01, SiloCpuMsPerSaga = 8.79, PostgresCpuMsPerSaga = 4.03 },
+            metrics.PerSaga(2985));
+        Assert.Equal(metrics, metrics.PerSaga(0));
+        var unwatched = metrics with { Commits = null, WalSyncs = null, SiloCpuSeconds = null, PostgresCpuSeconds = null };
+        Assert.Equal(unwatched, unwatched.PerSaga(2985));
+    }
+
+    [Fact]
+    public async Task A_windows_cpu_is_in_percent_of_one_core_over_its_length_with_the_machines_busy_share()
+    {
+        var time = new SteppedTime();
+        using var http = new HttpClient();
+        // This process as the silo and as the postmaster: its tree holds at least its own time.
+        var sampler = new ServerSampler([Environment.ProcessId], Environment.ProcessId, null, [], http, time);
+
+        var sampling = sampler.SampleAsync(TimeSpan.Zero, TimeSpan.FromSeconds(2), CancellationToken.None);
+        var first = await time.NextTimerAsync("the sampler's first wait between samples");
+        var own = ProcessStats.CpuTime(Environment.ProcessId);
+        while (ProcessStats.CpuTime(Environment.ProcessId) - own < TimeSpan.FromSeconds(0.1))
+        {
+            // Spin: CPU the window must see.
+        }
+
+        time.Advance(first);
+        time.Advance(await time.NextTimerAsync("the sampler's second wait"));
+        var metrics = await sampling;
+
+        Assert.True(metrics.SiloCpuSeconds >= 0.1, $"silo CPU: {metrics}");
+        Assert.Equal(Math.Round(metrics.SiloCpuSeconds!.Value / 2 * 100, 1), metrics.SiloCpuPercent);
+        Assert.True(metrics.PostgresCpuSeconds >= 0.1, $"PostgreSQL CPU: {metrics}");
+        Assert.Equal(Math.Round(metrics.PostgresCpuSeconds!.Value / 2 * 100, 1), metrics.PostgresCpuPercent);
+        Assert.InRange(metrics.BoxBusyPercent ?? -1, 0.1, 100);
+        Assert.Null(metrics.Commits);
+    }
+
+    [Fact]
+    public async Task A_postgres_pid_that_is_no_process_is_named()
+    {
+        using var http = new HttpClient();
+
+        var missing = new ServerSampler([], NoProcess, null, [], http, TimeProvider.System);
+        var running = new ServerSampler([Environment.ProcessId], Environment.ProcessId, null, [], http, TimeProvider.System);
+
+        Assert.Equal($"There is no process {NoProcess} to watch (--postgres-pid), or /proc cannot be read.", await missing.ProblemAsync(CancellationToken.None));
+        Assert.Null(await running.ProblemAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_postgres_pid_that_is_no_process_stops_the_command_before_any_order()
+    {
+        var target = $"http://127.0.0.1:{PostgresServer.FreePort()}/";
+        using var listener = new HttpListener();
+        listener.Prefixes.Add(target);
+        listener.Start();
+        var paths = new ConcurrentQueue<string>();
+        var serving = AnswerEverythingAsync(listener, paths);
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+
+        var exitCode = await LoadCommand.RunAsync(
+            ["--target", target, "--rate", "5", "--duration", "1", "--postgres-pid", NoProcess.ToString(CultureInfo.InvariantCulture)],
+            output,
+            errors,
+            CancellationToken.None);
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(LoadCommand.CouldNotRun, exitCode);
+        Assert.Equal($"There is no process {NoProcess} to watch (--postgres-pid), or /proc cannot be read.", errors.ToString().Trim());
+        Assert.Equal("", output.ToString());
+        Assert.Equal(["/health"], paths);
+    }
+
+    private static async Task AnswerEverythingAsync(HttpListener listener, ConcurrentQueue<string> paths)
+    {
+        try
+        {
+            while (true)
+            {
+                var context = await listener.GetContextAsync();
+                paths.Enqueue(context.Request.Url!.AbsolutePath);
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Stopped.
+        }
+    }
+}
