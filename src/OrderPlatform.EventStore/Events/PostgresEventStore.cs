@@ -16,7 +16,7 @@ public sealed class EventStoreOptions
     public bool GroupCommit { get; set; } = true;
 
     /// <summary>How many group transactions may be in flight at once (each on its own connection).</summary>
-    public int MaxConcurrentCommits { get; set; } = 4;
+    public int MaxConcurrentCommits { get; set; } = 2;
 
     /// <summary>The most appends one group transaction carries.</summary>
     public int MaxAppendsPerCommit { get; set; } = 256;
