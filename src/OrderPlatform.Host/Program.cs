@@ -122,7 +122,7 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
     publishedBySilo = relay.PublishedTotal,
     scanFloor = relay.ScanFloor,
 })).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, this silo's share of the relay, and the outbox id its reads start from.");
-app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, bool? collect) =>
+app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, bool? collect) =>
 {
     if (collect == true)
     {
@@ -163,11 +163,12 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
             completed = ThreadPool.CompletedWorkItemCount,
         },
 
-        // Appends and stream reads, and the statements that carried them: concurrent ones share a statement.
+        // Appends, stream reads and stored responses, and the statements that carried them: concurrent ones share one.
         eventStore = store.Counters,
+        idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
-    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads and their statements) to sample and difference. "
+    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, stored idempotent responses, and their statements) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

@@ -302,6 +302,34 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         Assert.All(outcomes.Where(o => o.Outcome != ClaimOutcome.Claimed), o => Assert.Equal(ClaimOutcome.InProgress, o.Outcome));
     }
 
+    [Fact]
+    public async Task Concurrent_completions_share_statements_and_each_key_replays_its_own_response()
+    {
+        var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions());
+        var keys = Enumerable.Range(0, 100).Select(n => (Key: $"complete-{Guid.NewGuid()}", Hash: new[] { (byte)n })).ToArray();
+        foreach (var (key, hash) in keys)
+        {
+            Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, hash)).Outcome);
+        }
+
+        // Every other response has no location and no body: nulls travel in the arrays too.
+        static StoredResponse ResponseFor(int n) => n % 2 == 0
+            ? new StoredResponse(202, "application/json", $"/orders/{n}", $$"""{"n":{{n}}}""")
+            : new StoredResponse(409, null, null, null);
+        await Task.WhenAll(keys.Select((k, n) => store.CompleteAsync(k.Key, ResponseFor(n))));
+
+        for (var n = 0; n < keys.Length; n++)
+        {
+            var replay = await store.ClaimAsync(keys[n].Key, keys[n].Hash);
+            Assert.Equal(ClaimOutcome.Completed, replay.Outcome);
+            Assert.Equal(ResponseFor(n), replay.Response);
+        }
+
+        var (completions, statements) = store.Counters;
+        Assert.Equal(keys.Length, completions);
+        Assert.True(statements < keys.Length / 2, $"{statements} statements for {keys.Length} concurrent completions");
+    }
+
     private static async Task<Exception?> Attempt(Func<Task> append)
     {
         try

@@ -43,7 +43,7 @@ public sealed record EventStoreCounters(long Appends, long AppendStatements, lon
 /// (stream_id, version) unique key. With group commit, concurrent appends to different streams share the
 /// statement and the transaction: the box's commit rate then bounds the number of groups, not of appends.
 /// </summary>
-public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? options = null)
+public sealed class PostgresEventStore
 {
     /// <summary>SQLSTATE raised by events_expect_versions when a stream is not at the expected version.</summary>
     private const string VersionConflictState = "OP409";
@@ -75,21 +75,31 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     // notifying transaction holds a database-wide lock through its commit, WAL flush included.
     private const string AppendUnpublishedSql = AppendEventsSql + "select count(*) from appended";
 
-    private readonly EventStoreOptions _options = options ?? new EventStoreOptions();
     /// <summary>How many existing stream ids <see cref="ExistingStreamsAsync"/> remembers before it starts over.</summary>
     public const int MaxKnownStreams = 100_000;
 
-    private readonly ConcurrentQueue<PendingAppend> _queue = new();
-    private readonly ConcurrentQueue<PendingRead> _reads = new();
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly EventStoreOptions _options;
+
+    private readonly StatementGroups<PendingAppend> _appends;
+    private readonly StatementGroups<PendingRead> _reads;
     private readonly ConcurrentDictionary<string, bool> _knownStreams = new(StringComparer.Ordinal);
-    private int _committers;
-    private int _readers;
     private long _appendCount;
     private long _appendStatements;
     private long _readCount;
     private long _readStatements;
 
-    public NpgsqlDataSource DataSource => dataSource;
+    public PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? options = null)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        _options = options ?? new EventStoreOptions();
+        _appends = new StatementGroups<PendingAppend>(CommitAsync, _options.MaxConcurrentCommits, _options.MaxAppendsPerCommit);
+        _reads = new StatementGroups<PendingRead>(group => ReadAsync(group, CancellationToken.None), _options.MaxConcurrentReads, _options.MaxReadsPerStatement);
+    }
+
+    public NpgsqlDataSource DataSource => _dataSource;
 
     /// <summary>
     /// The events of <paramref name="streamId"/> after <paramref name="afterVersion"/>, in version order. With group
@@ -104,11 +114,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             return ReadAloneAsync(read, cancellationToken);
         }
 
-        _reads.Enqueue(read);
-        if (TryTakeSlot(ref _readers, _options.MaxConcurrentReads))
-        {
-            _ = Task.Run(DrainReadsAsync, CancellationToken.None);
-        }
+        _reads.Add(read);
 
         // A cancelled caller stops waiting; the statement that carries its read runs on for the others.
         return cancellationToken.CanBeCanceled ? read.Completion.Task.WaitAsync(cancellationToken) : read.Completion.Task;
@@ -120,34 +126,6 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         return await read.Completion.Task.ConfigureAwait(false);
     }
 
-    private async Task DrainReadsAsync()
-    {
-        var group = new List<PendingRead>();
-        while (true)
-        {
-            group.Clear();
-            while (group.Count < Math.Max(1, _options.MaxReadsPerStatement) && _reads.TryDequeue(out var next))
-            {
-                group.Add(next);
-            }
-
-            if (group.Count == 0)
-            {
-                Interlocked.Decrement(ref _readers);
-
-                // A read queued between the last dequeue and the decrement must not be left without a reader.
-                if (_reads.IsEmpty || !TryTakeSlot(ref _readers, _options.MaxConcurrentReads))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            await ReadAsync(group, CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>Answers every read of the group from one statement; never throws (a failure fails each read of the group).</summary>
     private async Task ReadAsync(IReadOnlyList<PendingRead> group, CancellationToken cancellationToken)
     {
@@ -155,7 +133,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         {
             Interlocked.Add(ref _readCount, group.Count);
             Interlocked.Increment(ref _readStatements);
-            await using var command = dataSource.CreateCommand(
+            await using var command = _dataSource.CreateCommand(
                 """
                 select r.n, e.version, e.event_id, e.event_type, e.schema_version, e.data::text, e.metadata::text, e.recorded_at, e.global_position
                 from unnest($1::text[], $2::int[]) with ordinality as r(stream_id, after_version, n)
@@ -231,8 +209,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             return CommitAloneAsync(append);
         }
 
-        _queue.Enqueue(append);
-        StartCommitterIfNeeded();
+        _appends.Add(append);
         return append.Completion.Task;
     }
 
@@ -240,65 +217,6 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     {
         await CommitAsync([append]).ConfigureAwait(false);
         return await append.Completion.Task.ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Committers are tasks that drain the queue and stop when it is empty; there are at most
-    /// <see cref="EventStoreOptions.MaxConcurrentCommits"/>. Under light load each append gets a committer of its
-    /// own at once; under heavy load appends pile up behind the busy committers and leave together.
-    /// </summary>
-    private void StartCommitterIfNeeded()
-    {
-        if (TryTakeSlot(ref _committers, _options.MaxConcurrentCommits))
-        {
-            _ = Task.Run(DrainAsync);
-        }
-    }
-
-    /// <summary>Counts one more running drainer unless <paramref name="limit"/> already run.</summary>
-    private static bool TryTakeSlot(ref int running, int limit)
-    {
-        while (true)
-        {
-            var now = Volatile.Read(ref running);
-            if (now >= Math.Max(1, limit))
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref running, now + 1, now) == now)
-            {
-                return true;
-            }
-        }
-    }
-
-    private async Task DrainAsync()
-    {
-        var group = new List<PendingAppend>();
-        while (true)
-        {
-            group.Clear();
-            while (group.Count < Math.Max(1, _options.MaxAppendsPerCommit) && _queue.TryDequeue(out var next))
-            {
-                group.Add(next);
-            }
-
-            if (group.Count == 0)
-            {
-                Interlocked.Decrement(ref _committers);
-
-                // An append queued between the last dequeue and the decrement must not be left without a committer.
-                if (_queue.IsEmpty || !TryTakeSlot(ref _committers, _options.MaxConcurrentCommits))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            await CommitAsync(group).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Commits the group in one transaction and settles every append in it; never throws.</summary>
@@ -390,7 +308,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = schemaVersions });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = data });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = metadata });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
         if (published.Count > 0)
         {
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. published] });
@@ -399,7 +317,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
 
         // A batch runs in one implicit transaction: the events, their outbox rows and the side statements commit
         // together, and a failed version check aborts them all.
-        var batch = dataSource.CreateBatch();
+        var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(command);
         foreach (var append in group)
         {
@@ -431,7 +349,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             return found;
         }
 
-        await using var command = dataSource.CreateCommand("select stream_id from events where stream_id = any($1) and version = 1");
+        await using var command = _dataSource.CreateCommand("select stream_id from events where stream_id = any($1) and version = 1");
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. streamIds.Where(s => !found.Contains(s))] });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

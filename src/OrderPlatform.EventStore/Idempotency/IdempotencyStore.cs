@@ -1,4 +1,5 @@
 using Npgsql;
+using OrderPlatform.EventStore.Events;
 using NpgsqlTypes;
 
 namespace OrderPlatform.EventStore.Idempotency;
@@ -20,18 +21,35 @@ public enum ClaimOutcome
 
 public sealed record ClaimResult(ClaimOutcome Outcome, StoredResponse? Response = null);
 
+/// <summary>Running totals of an idempotency store: sample twice and difference them for group sizes.</summary>
+public sealed record IdempotencyCounters(long Completions, long CompletionStatements);
+
 /// <summary>
 /// Idempotency keys claimed with a unique insert (never check-then-insert). A claim carries a lease, so the
 /// key of a request whose silo died mid-flight can be taken over by a retry once the lease ran out.
 /// </summary>
-public sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time, IdempotencyStoreOptions options)
+public sealed class IdempotencyStore
 {
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly IdempotencyStoreOptions _options;
+    private readonly StatementGroups<PendingCompletion> _completions;
+    private long _completionCount;
+    private long _completionStatements;
+
+    public IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time, IdempotencyStoreOptions options)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        _options = options;
+        _completions = new StatementGroups<PendingCompletion>(WriteCompletionsAsync, maxRunning: 2, maxPerGroup: 256);
+    }
     public async Task<ClaimResult> ClaimAsync(string key, byte[] requestHash, CancellationToken cancellationToken = default)
     {
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
 
         // Insert, or take over a row that expired or whose in-flight lease ran out with the same request.
-        await using (var claim = dataSource.CreateCommand(
+        await using (var claim = _dataSource.CreateCommand(
             """
             insert into idempotency_keys (idempotency_key, request_hash, completed, created_at, expires_at, lease_until)
             values ($1, $2, false, $3, $4, $5)
@@ -48,15 +66,15 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider t
             claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
             claim.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = requestHash });
             claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             if (await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
             {
                 return new ClaimResult(ClaimOutcome.Claimed);
             }
         }
 
-        await using var read = dataSource.CreateCommand(
+        await using var read = _dataSource.CreateCommand(
             "select request_hash, completed, status_code, content_type, location, response_body from idempotency_keys where idempotency_key = $1");
         read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
         await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -84,34 +102,74 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider t
             reader.IsDBNull(5) ? null : reader.GetString(5)));
     }
 
-    public async Task CompleteAsync(string key, StoredResponse response, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stores the response under the claimed key. Completions that arrive together (many orders placed at once) share
+    /// one statement and one transaction; each waits until its own row is written.
+    /// </summary>
+    public Task CompleteAsync(string key, StoredResponse response, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(
-            """
-            update idempotency_keys
-               set completed = true, status_code = $2, content_type = $3, location = $4, response_body = $5
-             where idempotency_key = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = response.StatusCode });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.ContentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Location ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Body ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var completion = new PendingCompletion(key, response);
+        _completions.Add(completion);
+        return cancellationToken.CanBeCanceled ? completion.Written.Task.WaitAsync(cancellationToken) : completion.Written.Task;
+    }
+
+    /// <summary>How many responses were stored since this store was made, and in how many statements.</summary>
+    public IdempotencyCounters Counters => new(Interlocked.Read(ref _completionCount), Interlocked.Read(ref _completionStatements));
+
+    /// <summary>Writes a group of completions in one statement and settles each; never throws.</summary>
+    private async Task WriteCompletionsAsync(IReadOnlyList<PendingCompletion> group)
+    {
+        try
+        {
+            Interlocked.Add(ref _completionCount, group.Count);
+            Interlocked.Increment(ref _completionStatements);
+            await using var command = _dataSource.CreateCommand(
+                """
+                update idempotency_keys k
+                   set completed = true, status_code = c.status_code, content_type = c.content_type, location = c.location,
+                       response_body = c.response_body
+                  from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
+                       as c(idempotency_key, status_code, content_type, location, response_body)
+                 where k.idempotency_key = c.idempotency_key
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. group.Select(c => c.Key)] });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. group.Select(c => c.Response.StatusCode)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.ContentType)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Location)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Body)] });
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            foreach (var completion in group)
+            {
+                completion.Written.TrySetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var completion in group)
+            {
+                completion.Written.TrySetException(e);
+            }
+        }
+    }
+
+    private sealed record PendingCompletion(string Key, StoredResponse Response)
+    {
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>
     public async Task ReleaseAsync(string key, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("delete from idempotency_keys where idempotency_key = $1 and not completed");
+        await using var command = _dataSource.CreateCommand("delete from idempotency_keys where idempotency_key = $1 and not completed");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("delete from idempotency_keys where expires_at <= $1");
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var command = _dataSource.CreateCommand("delete from idempotency_keys where expires_at <= $1");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+
+namespace OrderPlatform.EventStore.Events;
+
+/// <summary>
+/// Requests that arrive while earlier ones are being written wait and leave together, as one group for one
+/// statement. Under light load a request gets a group of its own at once; under load requests pile up behind the running
+/// groups, so the number of statements follows what the database can take, not the number of requests.
+/// </summary>
+/// <param name="write">Writes one group and settles every request in it; it must not throw.</param>
+/// <param name="maxRunning">How many groups may be under way at once (each on a connection of its own).</param>
+/// <param name="maxPerGroup">The most requests one group carries.</param>
+internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup)
+{
+    private readonly ConcurrentQueue<T> _queue = new();
+    private readonly int _maxRunning = Math.Max(1, maxRunning);
+    private readonly int _maxPerGroup = Math.Max(1, maxPerGroup);
+    private int _running;
+
+    public void Add(T request)
+    {
+        _queue.Enqueue(request);
+        if (TryStart())
+        {
+            _ = Task.Run(DrainAsync, CancellationToken.None);
+        }
+    }
+
+    private bool TryStart()
+    {
+        while (true)
+        {
+            var running = Volatile.Read(ref _running);
+            if (running >= _maxRunning)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _running, running + 1, running) == running)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Writes groups until the queue is empty.</summary>
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            var group = new List<T>();
+            while (group.Count < _maxPerGroup && _queue.TryDequeue(out var next))
+            {
+                group.Add(next);
+            }
+
+            if (group.Count == 0)
+            {
+                Interlocked.Decrement(ref _running);
+
+                // A request queued between the last dequeue and the decrement must not be left without a writer.
+                if (_queue.IsEmpty || !TryStart())
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await write(group).ConfigureAwait(false);
+        }
+    }
+}
