@@ -34,9 +34,9 @@ if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
     dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare = 64;
 }
 
-// Few hot connections: PostgreSQL's backends then stay busy instead of many taking turns, each with cold caches, on
-// the database's cores (measured in decision record 0013). Requests beyond them wait for a free connection.
-var hotPoolSize = builder.Configuration.GetValue<int?>("Database:HotPoolSize") ?? 8;
+// A bounded hot pool: what one silo asks of PostgreSQL stays bounded (several silos at Npgsql's default of 100 could
+// take every connection the server has), without starving it (decision record 0013). Requests beyond it wait.
+var hotPoolSize = builder.Configuration.GetValue<int?>("Database:HotPoolSize") ?? 16;
 if (hotPoolSize is < 2 or > 1000)
 {
     Console.Error.WriteLine($"Database:HotPoolSize must be from 2 to 1000, not {hotPoolSize}.");
