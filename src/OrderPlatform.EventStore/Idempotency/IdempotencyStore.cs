@@ -1,6 +1,6 @@
 using Npgsql;
-using OrderPlatform.EventStore.Events;
 using NpgsqlTypes;
+using OrderPlatform.EventStore.Events;
 
 namespace OrderPlatform.EventStore.Idempotency;
 
@@ -44,6 +44,7 @@ public sealed class IdempotencyStore
         _options = options;
         _completions = new StatementGroups<PendingCompletion>(WriteCompletionsAsync, maxRunning: 2, maxPerGroup: 256);
     }
+
     public async Task<ClaimResult> ClaimAsync(string key, byte[] requestHash, CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
