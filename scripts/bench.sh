@@ -9,8 +9,8 @@
 # commits per saga, the relay's backlog and lag, silo CPU and memory, PostgreSQL's CPU (the postmaster with its
 # backends), how busy the whole machine was, silo and PostgreSQL CPU milliseconds per saga, and sagas/s as a share
 # of pgbench's tps.
-#   scripts/bench.sh                                   # the full benchmark, about 10 minutes
-#   scripts/bench.sh --pgbench-seconds 5 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
+#   scripts/bench.sh                                   # the full benchmark, about 11 minutes
+#   scripts/bench.sh --pgbench-seconds 5 --settle 50:10 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
 # Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),
 #   --max-p99 MS (1000), --rates R,R,... (100,200,500), --duration S (20), --warmup S (5), --silos N (1),
 #   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates,
