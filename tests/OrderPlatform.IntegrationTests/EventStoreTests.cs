@@ -168,6 +168,9 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         Assert.Equal(2, (await Assert.ThrowsAsync<ConcurrencyConflictException>(() => ahead)).ExpectedVersion);
 
         Assert.Equal([1], (await store.ReadStreamAsync(contested)).Select(e => e.Version));
+
+        // Each append counts once, also when its group failed and it was tried again alone.
+        Assert.Equal(1 + 40 + 2 + 20, store.Counters.Appends);
         await using var sagas = db.DataSource.CreateCommand("select count(*) filter (where order_id = any($1)), count(*) filter (where order_id = any($2)) from sagas");
         sagas.Parameters.AddWithValue(goodSagas);
         sagas.Parameters.AddWithValue(new[] { staleSaga, aheadSaga });

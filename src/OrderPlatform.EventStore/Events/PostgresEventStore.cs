@@ -204,6 +204,9 @@ public sealed class PostgresEventStore
 
         cancellationToken.ThrowIfCancellationRequested();
         var append = new PendingAppend(streamId, aggregateType, expectedVersion, events, alongside ?? [], publish);
+
+        // Counted once here: a group that fails is tried again append by append, and those statements count too.
+        Interlocked.Increment(ref _appendCount);
         if (!_options.GroupCommit)
         {
             return CommitAloneAsync(append);
@@ -224,7 +227,6 @@ public sealed class PostgresEventStore
     {
         try
         {
-            Interlocked.Add(ref _appendCount, group.Count);
             Interlocked.Increment(ref _appendStatements);
             await using var batch = CreateBatch(group);
             await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
