@@ -78,11 +78,8 @@ public sealed class OrderSagaGrain(
         return [SagaIndex.Upsert(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now)];
     }
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        await base.OnActivateAsync(cancellationToken);
-        EnsureRunning();
-    }
+    /// <summary>An activation that finds an unfinished saga in its stream (after a crash, a recovery nudge) runs it on.</summary>
+    protected override void OnLoaded() => EnsureRunning();
 
     public async Task<SagaView> StartAsync(CheckoutRequest request)
     {
@@ -253,7 +250,7 @@ public sealed class OrderSagaGrain(
         }
 
         // The commands go out together; each result is awaited on this activation, in the plan's order.
-        var calls = run.Steps.Select(s => RunOneAsync(s.Step)).ToList();
+        var calls = run.Steps.Select(s => RunOneAsync(s.Step, s.Attempt)).ToList();
         var outcomes = new List<StepOutcome>(calls.Count);
         for (var i = 0; i < calls.Count; i++)
         {
@@ -270,11 +267,11 @@ public sealed class OrderSagaGrain(
         RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(outcomes, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
     }
 
-    private async Task<StepResult> RunOneAsync(SagaStep step)
+    private async Task<StepResult> RunOneAsync(SagaStep step, int attempt)
     {
         try
         {
-            return ToStepResult(await ExecuteAsync(step));
+            return ToStepResult(await ExecuteAsync(step, attempt));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -338,7 +335,23 @@ public sealed class OrderSagaGrain(
         }
     }
 
-    private Task<CommandReply> ExecuteAsync(SagaStep step)
+    /// <summary>
+    /// Sends a step's command. The first attempt at placing the order or authorizing the payment creates that
+    /// aggregate (only this saga does, once: its start was recorded before), so the call says so (<see
+    /// cref="NewStreams"/>) and the callee's activation need not read its stream.
+    /// </summary>
+    private Task<CommandReply> ExecuteAsync(SagaStep step, int attempt)
+    {
+        var creates = attempt == 1 ? step.Kind switch
+        {
+            SagaStepKind.PlaceOrder => StreamIds.Order(OrderId),
+            SagaStepKind.AuthorizePayment => StreamIds.Payment(OrderId),
+            _ => null,
+        } : null;
+        return creates is null ? SendAsync(step) : NewStreams.Creating(creates, () => SendAsync(step));
+    }
+
+    private Task<CommandReply> SendAsync(SagaStep step)
     {
         var start = State.Start!;
         var commandId = OrderSaga.CommandId(OrderId, step);

@@ -5,16 +5,37 @@ using OrderPlatform.EventStore.Events;
 namespace OrderPlatform.Grains.EventSourcing;
 
 /// <summary>
-/// A grain whose state is the fold of its event stream. It rebuilds from the stream on activation, decides
-/// through the domain, appends with the version it last saw and, when another writer got there first (a stale
-/// activation left by a crash or a partition), reloads and decides again instead of overwriting.
+/// A grain whose state is the fold of its event stream. It rebuilds from the stream before its first call runs,
+/// decides through the domain, appends with the version it last saw and, when another writer got there first (a
+/// stale activation left by a crash or a partition), reloads and decides again instead of overwriting.
 /// </summary>
+/// <remarks>
+/// A caller that creates an aggregate can say so (<see cref="NewStreams"/>): the activation then skips the read of a
+/// stream that cannot have events yet and appends at version 0. The version guard makes that safe: if the caller
+/// was wrong, the append is refused, and the grain reads its stream and decides again, as after any conflict. Until
+/// such an append has landed, every other call looks at the stream first.
+/// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The gate's wait handle is never used, so it holds nothing to dispose.")]
-public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store, EventTypeRegistry<TEvent> registry, TimeProvider time) : Grain
+public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store, EventTypeRegistry<TEvent> registry, TimeProvider time)
+    : Grain, IIncomingGrainCallFilter
     where TEvent : class
 {
     /// <summary>The request context entry that carries the correlation id through grain calls.</summary>
     public const string CorrelationKey = "correlation-id";
+
+    private enum Loading
+    {
+        /// <summary>Nothing read yet.</summary>
+        NotLoaded,
+
+        /// <summary>Taken to be empty on a creating caller's word; the first append at version 0 proves it.</summary>
+        AssumedNew,
+
+        /// <summary>The state is the stream's, up to <see cref="Version"/>.</summary>
+        Loaded,
+    }
+
+    private Loading _loading;
 
     private const int MaxConflictRetries = 5;
 
@@ -92,13 +113,87 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
     protected virtual IReadOnlyList<NpgsqlBatchCommand> Alongside(TState stateAfter) => [];
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The stream is read before the first call runs (see Invoke), unless that call creates the aggregate.
         State = InitialState;
-        await CatchUpAsync(cancellationToken);
+        return Task.CompletedTask;
+    }
 
-        // Also an activation for an aggregate that does not exist (a read of an unknown order) is at rest.
-        RestIfDone();
+    /// <summary>
+    /// Called once, when the activation first read its stream (not after an append that created it): where an
+    /// activation resumes work its aggregate left unfinished.
+    /// </summary>
+    protected virtual void OnLoaded()
+    {
+    }
+
+    /// <summary>Every call to the grain, reads included, runs against the stream's state.</summary>
+    async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
+    {
+        if (_loading != Loading.Loaded)
+        {
+            await EnsureLoadedAsync(NewStreams.IsCreating(StreamId));
+        }
+
+        await context.Invoke();
+        if (_loading == Loading.AssumedNew)
+        {
+            // The creating call appended nothing (it was refused): an empty aggregate is at rest.
+            RestIfDone();
+        }
+    }
+
+    private async Task EnsureLoadedAsync(bool creating)
+    {
+        if (creating && _loading == Loading.NotLoaded && _appendGate.CurrentCount == 1)
+        {
+            _loading = Loading.AssumedNew;
+            return;
+        }
+
+        if (_loading == Loading.AssumedNew)
+        {
+            // The creating call may be waiting under the append gate (a payment on its provider): rather than queue
+            // behind it, look. An empty stream is what the creator said (its append may land at any moment).
+            var stored = await store.ReadStreamAsync(StreamId);
+            if (stored.Count == 0 || _loading == Loading.Loaded)
+            {
+                return;
+            }
+        }
+
+        // Under the append gate: a creating call's append settles the question first, and a read never overlaps an append.
+        await _appendGate.WaitAsync();
+        try
+        {
+            if (_loading == Loading.Loaded)
+            {
+                return;
+            }
+
+            await CatchUpAsync();
+            MarkLoaded(read: true);
+
+            // Also an activation for an aggregate that does not exist (a read of an unknown order) is at rest.
+            RestIfDone();
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
+    private void MarkLoaded(bool read)
+    {
+        if (_loading != Loading.Loaded)
+        {
+            _loading = Loading.Loaded;
+            if (read)
+            {
+                OnLoaded();
+            }
+        }
     }
 
     /// <summary>Reads and applies whatever was appended after the version this activation knows.</summary>
@@ -155,7 +250,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
                 {
+                    // Also where a creating caller was wrong: the stream had events after all.
                     await CatchUpAsync();
+                    MarkLoaded(read: true);
                 }
             }
         }
@@ -185,6 +282,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             _eventsByCommand[commandId] = events;
         }
 
+        // An append at version 0 that landed proves the stream was empty.
+        MarkLoaded(read: false);
         StateMoved();
     }
 }

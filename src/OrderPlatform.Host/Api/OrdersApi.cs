@@ -92,7 +92,9 @@ public static class OrdersApi
 
             return PreparedRequest.Run(async _ =>
             {
-                await grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(request);
+                // The order id is new unless this key and body came before (a retry after a failure, or a key reused
+                // after its retention): the saga's activation skips reading its stream, and finds it if it was wrong.
+                await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(request));
                 var location = $"/orders/{orderId}";
                 return new StoredResponse(
                     StatusCodes.Status202Accepted,

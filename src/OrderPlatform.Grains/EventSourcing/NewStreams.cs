@@ -1,0 +1,33 @@
+namespace OrderPlatform.Grains.EventSourcing;
+
+/// <summary>
+/// How a caller that creates an aggregate tells the aggregate's grain so: the grain's activation then skips reading
+/// a stream that has no events yet and appends at version 0 (see <see cref="EventSourcedGrain{TState, TEvent}"/>).
+/// Only a word of advice: if the stream had events after all, the append is refused and the grain reads its stream.
+/// </summary>
+public static class NewStreams
+{
+    /// <summary>The request context entry that names the stream the call creates.</summary>
+    public const string ContextKey = "new-stream";
+
+    /// <summary>
+    /// Makes <paramref name="call"/> with the entry naming <paramref name="streamId"/>. The request context is copied
+    /// into a grain call when it is sent, so the entry goes with this call and those it makes, and the caller's own
+    /// context is left as it was.
+    /// </summary>
+    public static Task<T> Creating<T>(string streamId, Func<Task<T>> call)
+    {
+        RequestContext.Set(ContextKey, streamId);
+        try
+        {
+            return call();
+        }
+        finally
+        {
+            RequestContext.Remove(ContextKey);
+        }
+    }
+
+    /// <summary>Whether the call being served said it creates <paramref name="streamId"/>.</summary>
+    public static bool IsCreating(string streamId) => RequestContext.Get(ContextKey) as string == streamId;
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Text.Json;
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>
+/// A new order's saga, order and payment are created without reading their (empty) streams; a caller that was wrong
+/// about a stream being new costs a refused append and a read, never a second start.
+/// </summary>
+public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
+{
+    private readonly Platform _api = fixture.Api;
+
+    private static string NewSku(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
+
+    private async Task<JsonElement> StatusAsync() => JsonDocument.Parse(await _api.Http.GetStringAsync("/silo/status")).RootElement.Clone();
+
+    private static long Delta(JsonElement first, JsonElement second, string counter) =>
+        second.GetProperty("eventStore").GetProperty(counter).GetInt64() - first.GetProperty("eventStore").GetProperty(counter).GetInt64();
+
+    /// <summary>Waits for the end with one long-poll read, which asks the order and the payment only once the saga finished.</summary>
+    private async Task<JsonElement> FinishedAsync(Guid orderId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        using var response = await _api.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var order = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        Assert.Equal("Finished", order.GetProperty("saga").GetProperty("phase").GetString());
+        return order;
+    }
+
+    private async Task<Guid> PlaceAsync(string key, object body)
+    {
+        using var response = await _api.PostJsonAsync("/orders", body, key);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"POST /orders answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("orderId").GetGuid();
+    }
+
+    [Fact]
+    public async Task New_orders_create_their_saga_order_and_payment_without_reading_their_streams()
+    {
+        var sku = NewSku("fresh");
+        await _api.RestockAsync(sku, 10);
+        var first = await StatusAsync();
+
+        var orders = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            orders.Add(await PlaceAsync($"fresh-{Guid.NewGuid()}", Platform.OrderBody("tok_approve", Platform.Line(sku, 1))));
+        }
+
+        foreach (var orderId in orders)
+        {
+            Assert.Equal("Completed", (await FinishedAsync(orderId)).GetProperty("status").GetString());
+        }
+
+        var second = await StatusAsync();
+
+        // Each order appended 14 times (saga 7, order 3, stock 2, payment 2). Reading the new saga's, order's and
+        // payment's streams on activation would have been 15 reads; a stray one (the recovery scan) may still happen.
+        Assert.True(Delta(first, second, "appends") >= 5 * 14, $"{Delta(first, second, "appends")} appends");
+        Assert.InRange(Delta(first, second, "reads"), 0, 4);
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal(5, stock.GetProperty("sold").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_key_reused_after_its_retention_finds_the_saga_it_started_and_starts_nothing_again()
+    {
+        var sku = NewSku("reused");
+        await _api.RestockAsync(sku, 10);
+        var key = $"reused-{Guid.NewGuid()}";
+        var body = Platform.OrderBody("tok_approve", Platform.Line(sku, 2));
+        var orderId = await PlaceAsync(key, body);
+        Assert.Equal("Completed", (await FinishedAsync(orderId)).GetProperty("status").GetString());
+
+        // The key's record is gone, as after its retention; the finished order's grains deactivate.
+        await _api.ScalarAsync<int>("with gone as (delete from idempotency_keys where idempotency_key = $1 returning 1) select count(*)::int from gone", key);
+        await WhenAtRestAsync();
+        var first = await StatusAsync();
+
+        // The same key and body name the same order: the API takes it for new, the saga's append at version 0 is refused,
+        // and the saga reads its stream and answers with the order as it is.
+        Assert.Equal(orderId, await PlaceAsync(key, body));
+        var second = await StatusAsync();
+        Assert.True(Delta(first, second, "appends") >= 1, "the saga tried to append its start at version 0");
+        Assert.True(Delta(first, second, "reads") >= 1, "the saga read its stream after its append was refused");
+
+        var order = await FinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(1L, await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'saga.started'", $"saga-{orderId:N}"));
+        Assert.Equal(3L, await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"order-{orderId:N}"));
+        Assert.Equal(1L, await _api.ScalarAsync<long>(
+            "select count(*) from psp_simulator.operations where idempotency_key like $1 and operation = 'capture'", $"{orderId:N}:%"));
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal(2, stock.GetProperty("sold").GetInt32());
+        Assert.Equal(8, stock.GetProperty("available").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_read_while_the_payment_is_being_created_answers_without_waiting_for_the_provider()
+    {
+        var sku = NewSku("slow");
+        await _api.RestockAsync(sku, 5);
+        var orderId = await PlaceAsync($"slow-{Guid.NewGuid()}", Platform.OrderBody("tok_slow_5000", Platform.Line(sku, 1)));
+
+        // Nothing reads the order before the saga creates its payment: the authorization's start is awaited in the store.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await _api.ScalarAsync<long>(
+            "select count(*) from events where stream_id = $1 and event_type = 'saga.step-started' and data::text like '%AuthorizePayment%'",
+            $"saga-{orderId:N}") == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(200);
+        var during = await _api.GetOrderAsync(orderId);
+
+        // The provider takes 5 s to answer: the read answered while the authorization was still under way, not after it.
+        var step = during.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "AuthorizePayment");
+        Assert.Equal("Running", step.GetProperty("status").GetString());
+        Assert.True(!during.TryGetProperty("payment", out var payment) || payment.ValueKind == JsonValueKind.Null, $"payment: {during}");
+
+        var order = await FinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal("Captured", order.GetProperty("payment").GetProperty("status").GetString());
+    }
+
+    private async Task WhenAtRestAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var activations = (await StatusAsync()).GetProperty("activations");
+            int Count(string type) => activations.TryGetProperty(type, out var count) ? count.GetInt32() : 0;
+            if (Count("OrderSagaGrain") + Count("OrderGrain") + Count("PaymentGrain") == 0)
+            {
+                return;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"still active: {activations}");
+            await Task.Delay(250);
+        }
+    }
+}
