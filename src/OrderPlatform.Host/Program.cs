@@ -36,10 +36,13 @@ if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
 
 // A bounded hot pool: what one silo asks of PostgreSQL stays bounded (several silos at Npgsql's default of 100 could
 // take every connection the server has), without starving it (decision record 0013). Requests beyond it wait.
-var hotPoolSize = builder.Configuration.GetValue<int?>("Database:HotPoolSize") ?? 16;
-if (hotPoolSize is < 2 or > 1000)
+var hotPoolSetting = builder.Configuration["Database:HotPoolSize"];
+var hotPoolSize = 16;
+if (hotPoolSetting is not null
+    && (!int.TryParse(hotPoolSetting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out hotPoolSize)
+        || hotPoolSize is < 2 or > 1000))
 {
-    Console.Error.WriteLine($"Database:HotPoolSize must be from 2 to 1000, not {hotPoolSize}.");
+    Console.Error.WriteLine($"Database:HotPoolSize must be a whole number from 2 to 1000, not '{hotPoolSetting}'.");
     return 2;
 }
 

@@ -7,8 +7,10 @@ public sealed class HostConfigurationTests
 {
     [Theory]
     [InlineData("", "", "No database configured")]
-    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "1", "Database:HotPoolSize must be from 2 to 1000, not 1.")]
-    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "1001", "Database:HotPoolSize must be from 2 to 1000, not 1001.")]
+    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "1", "Database:HotPoolSize must be a whole number from 2 to 1000, not '1'.")]
+    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "1001", "Database:HotPoolSize must be a whole number from 2 to 1000, not '1001'.")]
+    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "abc", "Database:HotPoolSize must be a whole number from 2 to 1000, not 'abc'.")]
+    [InlineData("Host=127.0.0.1;Port=9;Username=nobody;Database=none", "-5", "Database:HotPoolSize must be a whole number from 2 to 1000, not '-5'.")]
     public async Task A_silo_with_a_setting_it_cannot_use_exits_with_code_2_and_says_why(string connectionString, string hotPoolSize, string message)
     {
         var start = new ProcessStartInfo("dotnet")

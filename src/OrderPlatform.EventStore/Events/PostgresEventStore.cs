@@ -372,14 +372,19 @@ public sealed class PostgresEventStore
         return found;
     }
 
-    private sealed record PendingRead(string StreamId, int AfterVersion)
+    private sealed record PendingRead(string StreamId, int AfterVersion) : IGroupedRequest
     {
         public TaskCompletionSource<IReadOnlyList<StoredEvent>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception error) => Completion.TrySetException(error);
     }
 
     private sealed record PendingAppend(
         string StreamId, string AggregateType, int ExpectedVersion, IReadOnlyList<EventToAppend> Events, IReadOnlyList<NpgsqlBatchCommand> Alongside, bool Publish)
+        : IGroupedRequest
     {
         public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception error) => Completion.TrySetException(error);
     }
 }

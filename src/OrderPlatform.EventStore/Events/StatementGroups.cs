@@ -2,15 +2,26 @@ using System.Collections.Concurrent;
 
 namespace OrderPlatform.EventStore.Events;
 
+/// <summary>A request that waits in <see cref="StatementGroups{T}"/>: its caller awaits it until the group's writer settles it.</summary>
+internal interface IGroupedRequest
+{
+    /// <summary>Settles the request with <paramref name="error"/>, unless it was settled already.</summary>
+    void Fail(Exception error);
+}
+
 /// <summary>
 /// Requests that arrive while earlier ones are being written wait and leave together, as one group for one
 /// statement. Under light load a request gets a group of its own at once; under load requests pile up behind the running
 /// groups, so the number of statements follows what the database can take, not the number of requests.
 /// </summary>
-/// <param name="write">Writes one group and settles every request in it; it must not throw.</param>
+/// <param name="write">
+/// Writes one group and settles every request in it. Should it throw, the requests it left unsettled fail with its
+/// exception and the groups behind it are written all the same.
+/// </param>
 /// <param name="maxRunning">How many groups may be under way at once (each on a connection of its own).</param>
 /// <param name="maxPerGroup">The most requests one group carries.</param>
 internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup)
+    where T : IGroupedRequest
 {
     private readonly ConcurrentQueue<T> _queue = new();
     private readonly int _maxRunning = Math.Max(1, maxRunning);
@@ -67,7 +78,18 @@ internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int
                 continue;
             }
 
-            await write(group).ConfigureAwait(false);
+            try
+            {
+                await write(group).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // A writer that threw must neither leave its callers waiting nor take this drainer's slot with it.
+                foreach (var request in group)
+                {
+                    request.Fail(e);
+                }
+            }
         }
     }
 }

@@ -154,9 +154,11 @@ public sealed class IdempotencyStore
         }
     }
 
-    private sealed record PendingCompletion(string Key, StoredResponse Response)
+    private sealed record PendingCompletion(string Key, StoredResponse Response) : IGroupedRequest
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception error) => Written.TrySetException(error);
     }
 
     /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>
