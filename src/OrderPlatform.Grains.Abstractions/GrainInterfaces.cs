@@ -69,9 +69,12 @@ public interface IPaymentGrain : IGrainWithGuidKey
 [Alias("OrderPlatform.IOrderSagaGrain")]
 public interface IOrderSagaGrain : IGrainWithGuidKey
 {
-    /// <summary>Records the saga's start (a no-op when it already started) and lets it run in the background.</summary>
+    /// <summary>
+    /// Records the saga's start (a no-op when it already started) and lets it run in the background. When the start
+    /// is recorded now, <paramref name="response"/> (if given) is stored in the same transaction.
+    /// </summary>
     [Alias("Start")]
-    Task<SagaView> StartAsync(CheckoutRequest request);
+    Task<SagaStartReply> StartAsync(CheckoutRequest request, ResponseToStore? response);
 
     /// <summary>Asks for the order to be cancelled; refused once payment capture has begun or the saga finished otherwise.</summary>
     [Alias("RequestCancellation"), AlwaysInterleave]

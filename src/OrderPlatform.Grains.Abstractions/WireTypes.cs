@@ -88,3 +88,21 @@ public sealed record SagaView(
     [property: Id(5)] DateTimeOffset? Deadline,
     [property: Id(6)] DateTimeOffset? FinishedAt,
     [property: Id(7)] IReadOnlyList<SagaStepView> Steps);
+
+/// <summary>
+/// The response to store under a request's idempotency key in the same transaction as the request's first effect, so
+/// the effect and the answer to its replays commit together.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.ResponseToStore")]
+public sealed record ResponseToStore(
+    [property: Id(0)] string IdempotencyKey,
+    [property: Id(1)] int StatusCode,
+    [property: Id(2)] string? ContentType,
+    [property: Id(3)] string? Location,
+    [property: Id(4)] string? Body);
+
+/// <summary>The saga after a start, and whether the start's append also stored the response it was given.</summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.SagaStartReply")]
+public sealed record SagaStartReply(
+    [property: Id(0)] SagaView Saga,
+    [property: Id(1)] bool ResponseStored);

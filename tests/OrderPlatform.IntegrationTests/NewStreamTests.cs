@@ -5,8 +5,9 @@ using OrderPlatform.IntegrationTests.Infrastructure;
 namespace OrderPlatform.IntegrationTests;
 
 /// <summary>
-/// A new order's saga, order and payment are created without reading their (empty) streams; a caller that was wrong
-/// about a stream being new costs a refused append and a read, never a second start.
+/// A new order's saga, order and payment are created without reading their (empty) streams, and the saga's start
+/// stores the POST's response in the same transaction; a caller that was wrong about a stream being new costs a
+/// refused append and a read, never a second start.
 /// </summary>
 public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
 {
@@ -18,6 +19,18 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
 
     private static long Delta(JsonElement first, JsonElement second, string counter) =>
         second.GetProperty("eventStore").GetProperty(counter).GetInt64() - first.GetProperty("eventStore").GetProperty(counter).GetInt64();
+
+    private static long StoredResponses(JsonElement first, JsonElement second) =>
+        second.GetProperty("idempotency").GetProperty("completions").GetInt64() - first.GetProperty("idempotency").GetProperty("completions").GetInt64();
+
+    /// <summary>Sends the POST again with the same key and body: the stored answer comes back, marked as a replay.</summary>
+    private async Task<string> ReplayAsync(string key, object body)
+    {
+        using var response = await _api.PostJsonAsync("/orders", body, key);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("true", Assert.Single(response.Headers.GetValues("Idempotent-Replayed")));
+        return await response.Content.ReadAsStringAsync();
+    }
 
     /// <summary>Waits for the end with one long-poll read, which asks the order and the payment only once the saga finished.</summary>
     private async Task<JsonElement> FinishedAsync(Guid orderId)
@@ -68,6 +81,27 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
     }
 
     [Fact]
+    public async Task A_new_order_and_the_answer_to_its_replays_are_committed_together()
+    {
+        var sku = NewSku("answer");
+        await _api.RestockAsync(sku, 5);
+        var key = $"answer-{Guid.NewGuid()}";
+        var body = Platform.OrderBody("tok_approve", Platform.Line(sku, 1));
+        var first = await StatusAsync();
+
+        var orderId = await PlaceAsync(key, body);
+        var second = await StatusAsync();
+
+        // The saga's start carried the response: nothing was stored after it, and the key's record is complete.
+        Assert.Equal(0, StoredResponses(first, second));
+        Assert.Equal(202, await _api.ScalarAsync<int>("select status_code from idempotency_keys where idempotency_key = $1 and completed", key));
+        Assert.Equal($"/orders/{orderId}", await _api.ScalarAsync<string>("select location from idempotency_keys where idempotency_key = $1", key));
+        var replayed = JsonDocument.Parse(await ReplayAsync(key, body)).RootElement;
+        Assert.Equal(orderId, replayed.GetProperty("orderId").GetGuid());
+        Assert.Equal("Completed", (await FinishedAsync(orderId)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task A_key_reused_after_its_retention_finds_the_saga_it_started_and_starts_nothing_again()
     {
         var sku = NewSku("reused");
@@ -88,6 +122,10 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         var second = await StatusAsync();
         Assert.True(Delta(first, second, "appends") >= 1, "the saga tried to append its start at version 0");
         Assert.True(Delta(first, second, "reads") >= 1, "the saga read its stream after its append was refused");
+
+        // The saga had started before, so its start stored nothing: the response was stored after it, and is replayed.
+        Assert.Equal(1, StoredResponses(first, second));
+        Assert.Equal(orderId, JsonDocument.Parse(await ReplayAsync(key, body)).RootElement.GetProperty("orderId").GetGuid());
 
         var order = await FinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());

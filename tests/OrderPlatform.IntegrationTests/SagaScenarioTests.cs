@@ -293,7 +293,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.InRange(Delta("appendStatements"), 1, Delta("appends"));
         Assert.InRange(Delta("readStatements"), 1, Delta("reads"));
         long Responses(JsonElement sample, string counter) => sample.GetProperty("idempotency").GetProperty(counter).GetInt64();
-        Assert.True(Responses(second, "completions") - Responses(first, "completions") >= 2, "the restock's and the order's responses");
+        Assert.True(Responses(second, "completions") - Responses(first, "completions") >= 1, "the restock's response (the order's rides with its saga's start)");
         Assert.True(Responses(second, "completionStatements") > Responses(first, "completionStatements"));
     }
 

@@ -115,6 +115,26 @@ public sealed class IdempotencyStore
         return cancellationToken.CanBeCanceled ? completion.Written.Task.WaitAsync(cancellationToken) : completion.Written.Task;
     }
 
+    /// <summary>
+    /// Stores the response under a claimed key as part of another transaction: the one that records the request's
+    /// effect, so that the effect and the response commit together (or neither does).
+    /// </summary>
+    public static NpgsqlBatchCommand CompleteCommand(string key, StoredResponse response)
+    {
+        var command = new NpgsqlBatchCommand(
+            """
+            update idempotency_keys
+               set completed = true, status_code = $2, content_type = $3, location = $4, response_body = $5
+             where idempotency_key = $1 and not completed
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = response.StatusCode });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.ContentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Location ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Body ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        return command;
+    }
+
     /// <summary>How many responses were stored since this store was made, and in how many statements.</summary>
     public IdempotencyCounters Counters => new(Interlocked.Read(ref _completionCount), Interlocked.Read(ref _completionStatements));
 

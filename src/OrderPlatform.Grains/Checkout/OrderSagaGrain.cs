@@ -5,6 +5,7 @@ using OrderPlatform.Domain;
 using OrderPlatform.Domain.Checkout;
 using OrderPlatform.Domain.Orders;
 using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.EventStore.Sagas;
 using OrderPlatform.Grains.EventSourcing;
 
@@ -41,6 +42,11 @@ public sealed class OrderSagaGrain(
 
     private sealed record IndexedAs(DateTimeOffset? WakeAt, OrderSaga State);
 
+    // The response a start was given to store, the state its append would leave, and whether that append landed.
+    private ResponseToStore? _responseToStore;
+    private OrderSaga? _pendingResponse;
+    private bool _responseStored;
+
     // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -65,25 +71,63 @@ public sealed class OrderSagaGrain(
     /// </summary>
     protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
     {
+        var alongside = new List<NpgsqlBatchCommand>(2);
+        _pendingResponse = null;
+        if (_responseToStore is { } response && State.Phase == SagaPhase.NotStarted)
+        {
+            // The append that starts the saga also stores the answer to the request that started it.
+            alongside.Add(IdempotencyStore.CompleteCommand(
+                response.IdempotencyKey, new StoredResponse(response.StatusCode, response.ContentType, response.Location, response.Body)));
+            _pendingResponse = stateAfter;
+        }
+
         var now = Time.GetUtcNow();
         var wakeAt = stateAfter.Decide(now) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
         var finished = stateAfter.Phase == SagaPhase.Finished;
         if (_indexed is { } indexed && indexed.WakeAt == wakeAt && !finished)
         {
             _pendingIndex = null;
-            return [];
+            return alongside;
         }
 
         _pendingIndex = new IndexedAs(wakeAt, stateAfter);
-        return [SagaIndex.Upsert(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now)];
+        alongside.Add(SagaIndex.Upsert(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now));
+        return alongside;
     }
 
     /// <summary>An activation that finds an unfinished saga in its stream (after a crash, a recovery nudge) runs it on.</summary>
     protected override void OnLoaded() => EnsureRunning();
 
-    public async Task<SagaView> StartAsync(CheckoutRequest request)
+    public async Task<SagaStartReply> StartAsync(CheckoutRequest request, ResponseToStore? response)
     {
-        var recorded = await HandleAsync("start", saga => AndStartNext(saga, saga.Begin(
+        IReadOnlyList<SagaEvent> recorded;
+        bool stored;
+        _responseToStore = response;
+        _responseStored = false;
+        try
+        {
+            recorded = await StartOnceAsync(request);
+        }
+        finally
+        {
+            stored = _responseStored;
+            _responseToStore = null;
+            _pendingResponse = null;
+            _responseStored = false;
+        }
+
+        if (_run is not { IsCompleted: false })
+        {
+            // A repeated start while the loop runs leaves the loop to decide: it may be running those steps now.
+            RememberStartedSteps(recorded);
+        }
+
+        EnsureRunning();
+        return new SagaStartReply(ToView(), stored);
+    }
+
+    private Task<IReadOnlyList<SagaEvent>> StartOnceAsync(CheckoutRequest request) =>
+        HandleAsync("start", saga => AndStartNext(saga, saga.Begin(
             request.OrderId,
             request.CustomerId,
             [.. request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPrice))],
@@ -92,15 +136,6 @@ public sealed class OrderSagaGrain(
             Time.GetUtcNow(),
             _policy,
             request.CorrelationId)), request.CorrelationId);
-        if (_run is not { IsCompleted: false })
-        {
-            // A repeated start while the loop runs leaves the loop to decide: it may be running those steps now.
-            RememberStartedSteps(recorded);
-        }
-
-        EnsureRunning();
-        return ToView();
-    }
 
     public async Task<CommandReply> RequestCancellationAsync(string reason)
     {
@@ -155,6 +190,12 @@ public sealed class OrderSagaGrain(
         }
 
         _pendingIndex = null;
+        if (_pendingResponse is { } withResponse && ReferenceEquals(withResponse, State))
+        {
+            _responseStored = true;
+        }
+
+        _pendingResponse = null;
 
         if (State.Phase == SagaPhase.Finished)
         {

@@ -6,15 +6,23 @@ using OrderPlatform.EventStore.Idempotency;
 
 namespace OrderPlatform.Host.Api;
 
+/// <summary>What a request did: its response, and whether that is already stored under its key (with its effect).</summary>
+public sealed record ExecutedRequest(StoredResponse Response, bool Stored);
+
 /// <summary>
 /// The outcome of checking a request before anything is written: either a problem to answer with (nothing
-/// stored, the key stays free) or the work to run once the idempotency key is claimed.
+/// stored, the key stays free) or the work to run once the idempotency key is claimed (given the key).
 /// </summary>
-public sealed record PreparedRequest(IResult? Problem, Func<CancellationToken, Task<StoredResponse>>? Execute)
+public sealed record PreparedRequest(IResult? Problem, Func<string, CancellationToken, Task<ExecutedRequest>>? Execute)
 {
     public static PreparedRequest Reject(IResult problem) => new(problem, null);
 
-    public static PreparedRequest Run(Func<CancellationToken, Task<StoredResponse>> execute) => new(null, execute);
+    /// <summary>Work whose response is stored after it, in a transaction of its own.</summary>
+    public static PreparedRequest Run(Func<CancellationToken, Task<StoredResponse>> execute) =>
+        new(null, async (_, cancellationToken) => new ExecutedRequest(await execute(cancellationToken), Stored: false));
+
+    /// <summary>Work that may store its response itself, with its effect; it says whether it did.</summary>
+    public static PreparedRequest RunStoring(Func<string, CancellationToken, Task<ExecutedRequest>> execute) => new(null, execute);
 }
 
 public sealed class IdempotencyOptions
@@ -82,10 +90,10 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
                     return Problems.KeyInProgress();
             }
 
-            StoredResponse response;
+            ExecutedRequest executed;
             try
             {
-                response = await prepared.Execute!(cancellationToken);
+                executed = await prepared.Execute!(key, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -96,8 +104,12 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
                 return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
             }
 
-            await store.CompleteAsync(key, response, CancellationToken.None);
-            return new StoredResult(response);
+            if (!executed.Stored)
+            {
+                await store.CompleteAsync(key, executed.Response, CancellationToken.None);
+            }
+
+            return new StoredResult(executed.Response);
         }
     }
 

@@ -90,17 +90,21 @@ public static class OrdersApi
                 body.PaymentToken!,
                 Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
 
-            return PreparedRequest.Run(async _ =>
+            return PreparedRequest.RunStoring(async (key, _) =>
             {
-                // The order id is new unless this key and body came before (a retry after a failure, or a key reused
-                // after its retention): the saga's activation skips reading its stream, and finds it if it was wrong.
-                await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(request));
                 var location = $"/orders/{orderId}";
-                return new StoredResponse(
+                var response = new StoredResponse(
                     StatusCodes.Status202Accepted,
                     "application/json",
                     location,
                     JsonSerializer.Serialize(new OrderAccepted(orderId, "Accepted", location), OrderRequests.Json));
+
+                // The order id is new unless this key and body came before (a retry after a failure, or a key reused
+                // after its retention): the saga's activation skips reading its stream, and finds it if it was wrong.
+                // The saga's start and the stored response commit together; a saga that had started already stores nothing.
+                var started = await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(
+                    request, new ResponseToStore(key, response.StatusCode, response.ContentType, response.Location, response.Body)));
+                return new ExecutedRequest(response, started.ResponseStored);
             });
         });
 
