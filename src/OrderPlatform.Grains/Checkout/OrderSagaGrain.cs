@@ -67,7 +67,7 @@ public sealed class OrderSagaGrain(
     /// The saga index row changes when the recovery scan needs to know: an activation's first append (the saga is
     /// alive again), a change of the time it waits for, and the finish. Appends in between leave the row alone: a
     /// healthy saga's steps take milliseconds, and one that is quiet longer than the scan's window only gets a
-    /// harmless nudge.
+    /// harmless nudge. The append that starts the saga also stores the response of the request that started it.
     /// </summary>
     protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
     {
