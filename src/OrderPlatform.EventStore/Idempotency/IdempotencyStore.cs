@@ -138,39 +138,32 @@ public sealed class IdempotencyStore
     /// <summary>How many responses were stored since this store was made, and in how many statements.</summary>
     public IdempotencyCounters Counters => new(Interlocked.Read(ref _completionCount), Interlocked.Read(ref _completionStatements));
 
-    /// <summary>Writes a group of completions in one statement and settles each; never throws.</summary>
+    /// <summary>
+    /// Writes a group of completions in one statement and settles each. A failure propagates: the grouping fails every
+    /// completion of the group with it.
+    /// </summary>
     private async Task WriteCompletionsAsync(IReadOnlyList<PendingCompletion> group)
     {
-        try
+        Interlocked.Add(ref _completionCount, group.Count);
+        Interlocked.Increment(ref _completionStatements);
+        await using var command = _dataSource.CreateCommand(
+            """
+            update idempotency_keys k
+               set completed = true, status_code = c.status_code, content_type = c.content_type, location = c.location,
+                   response_body = c.response_body
+              from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
+                   as c(idempotency_key, status_code, content_type, location, response_body)
+             where k.idempotency_key = c.idempotency_key
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. group.Select(c => c.Key)] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. group.Select(c => c.Response.StatusCode)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.ContentType)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Location)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Body)] });
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        foreach (var completion in group)
         {
-            Interlocked.Add(ref _completionCount, group.Count);
-            Interlocked.Increment(ref _completionStatements);
-            await using var command = _dataSource.CreateCommand(
-                """
-                update idempotency_keys k
-                   set completed = true, status_code = c.status_code, content_type = c.content_type, location = c.location,
-                       response_body = c.response_body
-                  from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
-                       as c(idempotency_key, status_code, content_type, location, response_body)
-                 where k.idempotency_key = c.idempotency_key
-                """);
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. group.Select(c => c.Key)] });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. group.Select(c => c.Response.StatusCode)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.ContentType)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Location)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Body)] });
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-            foreach (var completion in group)
-            {
-                completion.Written.TrySetResult();
-            }
-        }
-        catch (Exception e)
-        {
-            foreach (var completion in group)
-            {
-                completion.Written.TrySetException(e);
-            }
+            completion.Written.TrySetResult();
         }
     }
 

@@ -103,7 +103,6 @@ public sealed class OrderSagaGrain(
         IReadOnlyList<SagaEvent> recorded;
         bool stored;
         _responseToStore = response;
-        _responseStored = false;
         try
         {
             recorded = await StartOnceAsync(request);
