@@ -10,10 +10,15 @@ public enum ReplyStatus
     Transient,
 }
 
+/// <summary>
+/// A command's answer. <see cref="CallerRecordCarried"/>: the callee committed the caller's own record of the
+/// command's success (offered with the call) in the same transaction as the command's events.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.CommandReply")]
 public sealed record CommandReply(
     [property: Id(0)] ReplyStatus Status,
-    [property: Id(1)] string? Detail)
+    [property: Id(1)] string? Detail,
+    [property: Id(2)] bool CallerRecordCarried = false)
 {
     public static CommandReply Done(string? detail = null) => new(ReplyStatus.Done, detail);
 

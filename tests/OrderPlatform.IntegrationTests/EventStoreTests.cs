@@ -72,6 +72,39 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task A_carried_append_commits_with_the_append_or_not_at_all_and_gets_no_outbox_rows()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var (own, other) = ($"test-{Guid.NewGuid():N}", $"test-{Guid.NewGuid():N}");
+        await store.AppendAsync(other, "test", 0, [Event()], publish: false);
+
+        Assert.Equal(1, await store.AppendAsync(own, "test", 0, [Event()], carried: new CarriedAppend(other, 1, [Event("test.carried"), Event("test.carried")])));
+        Assert.Equal([1, 2, 3], (await store.ReadStreamAsync(other)).Select(e => e.Version));
+        await using (var check = db.DataSource.CreateCommand(
+            """
+            select count(distinct xmin::text), (select count(*) from outbox where stream_id = $1), (select count(*) from outbox where stream_id = $2)
+            from events where stream_id = $1 or (stream_id = $2 and version > 1)
+            """))
+        {
+            check.Parameters.AddWithValue(own);
+            check.Parameters.AddWithValue(other);
+            await using var reader = await check.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((1L, 1L, 0L), (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        // The carried stream moved on: neither stream takes anything, and the append can go again alone.
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(own, "test", 1, [Event()], carried: new CarriedAppend(other, 1, [Event("test.carried")])));
+        Assert.Equal([1], (await store.ReadStreamAsync(own)).Select(e => e.Version));
+        Assert.Equal([1, 2, 3], (await store.ReadStreamAsync(other)).Select(e => e.Version));
+        Assert.Equal(2, await store.AppendAsync(own, "test", 1, [Event()]));
+
+        // A carried append without events, or to the append's own stream, is a mistake of the caller.
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: new CarriedAppend(other, 3, [])));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: new CarriedAppend(own, 2, [Event()])));
+    }
+
+    [Fact]
     public async Task Concurrent_appends_to_many_streams_share_transactions_and_keep_their_own_versions()
     {
         var store = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { MaxConcurrentCommits = 1 });

@@ -284,11 +284,12 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
             Assert.True(second.GetProperty(counter).GetDouble() >= first.GetProperty(counter).GetDouble(), counter);
         }
 
-        // The restock and the happy order append 15 times (saga 7, order 3, stock 2, payment 2, restock 1) and read at
+        // The restock and the happy order append 10 times (saga 2, order 3, stock 2, payment 2, restock 1: the saga's
+        // other records ride on the participants' appends, CarriedRecordTests) and read at
         // least the new SKU's stream on activation (a new order's own streams need no read: NewStreamTests); statements
         // never outnumber what they carried.
         long Delta(string counter) => second.GetProperty("eventStore").GetProperty(counter).GetInt64() - first.GetProperty("eventStore").GetProperty(counter).GetInt64();
-        Assert.True(Delta("appends") >= 15, $"{Delta("appends")} appends");
+        Assert.True(Delta("appends") >= 10, $"{Delta("appends")} appends");
         Assert.True(Delta("reads") >= 1, $"{Delta("reads")} reads");
         Assert.InRange(Delta("appendStatements"), 1, Delta("appends"));
         Assert.InRange(Delta("readStatements"), 1, Delta("reads"));

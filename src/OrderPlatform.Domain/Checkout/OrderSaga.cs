@@ -77,6 +77,10 @@ public sealed record OrderSaga
     public IReadOnlyList<StockLine> StockLines => Start is null ? [] : StockLinesOf(Start.Lines);
 
     /// <summary>Once capture has begun the money may have moved: the saga only goes forward from there.</summary>
+    /// <summary>Whether <paramref name="attempt"/> of <paramref name="step"/> is the one running, its outcome not yet recorded.</summary>
+    public bool IsRunning(SagaStep step, int attempt) =>
+        Steps.TryGetValue(step, out var progress) && progress.Status == StepStatus.Running && progress.Attempts == attempt;
+
     public bool PastPointOfNoReturn => Steps.ContainsKey(new SagaStep(SagaStepKind.CapturePayment));
 
     public static IReadOnlyList<StockLine> StockLinesOf(IEnumerable<OrderLine> lines) =>

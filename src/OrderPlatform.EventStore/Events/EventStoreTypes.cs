@@ -3,6 +3,13 @@ namespace OrderPlatform.EventStore.Events;
 /// <summary>An event about to be appended; data and metadata are JSON documents.</summary>
 public sealed record EventToAppend(Guid EventId, string EventType, int SchemaVersion, string Data, string Metadata);
 
+/// <summary>
+/// Events of a second stream that commit in the same transaction as an append, or not at all: another writer's own
+/// record of what the append does (a saga's step outcome riding on the participant's append). Its stream keeps its
+/// own version check; its events are that writer's bookkeeping and get no outbox rows.
+/// </summary>
+public sealed record CarriedAppend(string StreamId, int ExpectedVersion, IReadOnlyList<EventToAppend> Events);
+
 public sealed record StoredEvent(
     string StreamId,
     int Version,

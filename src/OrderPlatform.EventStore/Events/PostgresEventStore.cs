@@ -186,6 +186,10 @@ public sealed class PostgresEventStore
     /// With group commit the append may share its transaction with appends to other streams; it still commits
     /// or fails on its own version check alone. Once queued it is not cancelled.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="carried"/> names a second stream whose events commit with these or not at all; a stale
+    /// version of either stream fails both, and the exception then names <paramref name="streamId"/>.
+    /// </remarks>
     /// <exception cref="ConcurrencyConflictException">Another writer appended first.</exception>
     public Task<int> AppendAsync(
         string streamId,
@@ -194,6 +198,7 @@ public sealed class PostgresEventStore
         IReadOnlyList<EventToAppend> events,
         IReadOnlyList<NpgsqlBatchCommand>? alongside = null,
         bool publish = true,
+        CarriedAppend? carried = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -202,8 +207,17 @@ public sealed class PostgresEventStore
             return Task.FromResult(expectedVersion);
         }
 
+        if (carried is not null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(carried.ExpectedVersion);
+            if (carried.Events.Count == 0 || carried.StreamId == streamId)
+            {
+                throw new ArgumentException("A carried append has events of a stream other than the append's own.", nameof(carried));
+            }
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        var append = new PendingAppend(streamId, aggregateType, expectedVersion, events, alongside ?? [], publish);
+        var append = new PendingAppend(streamId, aggregateType, expectedVersion, events, alongside ?? [], publish, carried);
 
         // Counted once here: a group that fails is tried again append by append, and those statements count too.
         Interlocked.Increment(ref _appendCount);
@@ -263,9 +277,10 @@ public sealed class PostgresEventStore
 
     private NpgsqlBatch CreateBatch(IReadOnlyList<PendingAppend> group)
     {
-        var eventCount = group.Sum(a => a.Events.Count);
-        var streams = new string[group.Count];
-        var expected = new int[group.Count];
+        var eventCount = group.Sum(a => a.Events.Count + (a.Carried?.Events.Count ?? 0));
+        var streamCount = group.Count + group.Count(a => a.Carried is not null);
+        var streams = new string[streamCount];
+        var expected = new int[streamCount];
         var eventStreams = new string[eventCount];
         var versions = new int[eventCount];
         var ids = new Guid[eventCount];
@@ -276,27 +291,36 @@ public sealed class PostgresEventStore
         var published = new List<string>();
         var publishedTypes = new List<string>();
         var i = 0;
-        for (var a = 0; a < group.Count; a++)
+        var s = 0;
+        void Add(string streamId, int expectedVersion, IReadOnlyList<EventToAppend> events)
         {
-            var append = group[a];
-            streams[a] = append.StreamId;
-            expected[a] = append.ExpectedVersion;
-            if (append.Publish)
+            streams[s] = streamId;
+            expected[s++] = expectedVersion;
+            for (var n = 0; n < events.Count; n++, i++)
             {
-                published.Add(append.StreamId);
-                publishedTypes.Add(append.AggregateType);
-            }
-
-            for (var n = 0; n < append.Events.Count; n++, i++)
-            {
-                var e = append.Events[n];
-                eventStreams[i] = append.StreamId;
-                versions[i] = append.ExpectedVersion + n + 1;
+                var e = events[n];
+                eventStreams[i] = streamId;
+                versions[i] = expectedVersion + n + 1;
                 ids[i] = e.EventId;
                 types[i] = e.EventType;
                 schemaVersions[i] = e.SchemaVersion;
                 data[i] = e.Data;
                 metadata[i] = e.Metadata;
+            }
+        }
+
+        foreach (var append in group)
+        {
+            Add(append.StreamId, append.ExpectedVersion, append.Events);
+            if (append.Carried is { } carried)
+            {
+                Add(carried.StreamId, carried.ExpectedVersion, carried.Events);
+            }
+
+            if (append.Publish)
+            {
+                published.Add(append.StreamId);
+                publishedTypes.Add(append.AggregateType);
             }
         }
 
@@ -380,7 +404,13 @@ public sealed class PostgresEventStore
     }
 
     private sealed record PendingAppend(
-        string StreamId, string AggregateType, int ExpectedVersion, IReadOnlyList<EventToAppend> Events, IReadOnlyList<NpgsqlBatchCommand> Alongside, bool Publish)
+        string StreamId,
+        string AggregateType,
+        int ExpectedVersion,
+        IReadOnlyList<EventToAppend> Events,
+        IReadOnlyList<NpgsqlBatchCommand> Alongside,
+        bool Publish,
+        CarriedAppend? Carried)
         : IGroupedRequest
     {
         public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

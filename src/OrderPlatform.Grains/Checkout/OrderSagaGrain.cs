@@ -28,6 +28,7 @@ public sealed class OrderSagaGrain(
     private const string BackstopReminder = "saga-backstop";
 
     private readonly SagaPolicy _policy = options.Value.ToPolicy();
+    private readonly SagaOptions _options = options.Value;
     private Task? _run;
     private SagaDecision.Run? _startedSteps;
     private IOrderGrain? _order;
@@ -81,18 +82,24 @@ public sealed class OrderSagaGrain(
             _pendingResponse = stateAfter;
         }
 
-        var now = Time.GetUtcNow();
-        var wakeAt = stateAfter.Decide(now) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
-        var finished = stateAfter.Phase == SagaPhase.Finished;
-        if (_indexed is { } indexed && indexed.WakeAt == wakeAt && !finished)
+        _pendingIndex = null;
+        if (IndexRowFor(stateAfter, Time.GetUtcNow()) is { } row)
         {
-            _pendingIndex = null;
-            return alongside;
+            _pendingIndex = new IndexedAs(row.WakeAt, stateAfter);
+            alongside.Add(SagaIndex.Upsert(row.OrderId, row.Finished, row.Outcome, row.WakeAt, row.UpdatedAt));
         }
 
-        _pendingIndex = new IndexedAs(wakeAt, stateAfter);
-        alongside.Add(SagaIndex.Upsert(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now));
         return alongside;
+    }
+
+    /// <summary>The saga index row an append that leaves <paramref name="stateAfter"/> writes, if it needs to write one.</summary>
+    private SagaIndexRow? IndexRowFor(OrderSaga stateAfter, DateTimeOffset now)
+    {
+        var wakeAt = stateAfter.Decide(now) is SagaDecision.Wait wait ? wait.Until : (DateTimeOffset?)null;
+        var finished = stateAfter.Phase == SagaPhase.Finished;
+        return _indexed is { } indexed && indexed.WakeAt == wakeAt && !finished
+            ? null
+            : new SagaIndexRow(OrderId, finished, stateAfter.Outcome?.ToString(), wakeAt, now);
     }
 
     /// <summary>An activation that finds an unfinished saga in its stream (after a crash, a recovery nudge) runs it on.</summary>
@@ -289,13 +296,28 @@ public sealed class OrderSagaGrain(
             }
         }
 
+        // A stage of one step offers the participant the saga's record of its success, to commit with its events.
+        var offer = run.Steps.Count == 1 ? OfferFor(run.Steps[0]) : null;
+
         // The commands go out together; each result is awaited on this activation, in the plan's order.
-        var calls = run.Steps.Select(s => RunOneAsync(s.Step, s.Attempt)).ToList();
+        var calls = run.Steps.Select(s => RunOneAsync(s.Step, s.Attempt, offer)).ToList();
         var outcomes = new List<StepOutcome>(calls.Count);
         for (var i = 0; i < calls.Count; i++)
         {
             var (step, attempt) = (run.Steps[i].Step, run.Steps[i].Attempt);
-            var result = await calls[i];
+            var (result, carried) = await calls[i];
+            if (carried && offer is not null)
+            {
+                // The participant committed the outcome and the next stage's start with its own events.
+                if (await AcceptCarriedAsync(offer.Record, offer.Events) && offer.Index is not null)
+                {
+                    _indexed = new IndexedAs(offer.Index.WakeAt, State);
+                }
+
+                RememberStartedSteps(offer.Events);
+                return;
+            }
+
             if (result.Kind != StepResultKind.Succeeded)
             {
                 logger.LogInformation("Saga {OrderId} step {Step} attempt {Attempt}: {Kind} {Detail}", OrderId, step, attempt, result.Kind, result.Detail);
@@ -304,19 +326,63 @@ public sealed class OrderSagaGrain(
             outcomes.Add(new StepOutcome(step, attempt, result));
         }
 
-        RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(outcomes, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
+        // Only outcomes of attempts still running count: one whose reply was lost may have been carried after all.
+        RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(
+            [.. outcomes.Where(o => saga.IsRunning(o.Step, o.Attempt))], Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
     }
 
-    private async Task<StepResult> RunOneAsync(SagaStep step, int attempt)
+    /// <summary>The saga's record of a step's success, offered to the participant, and what it holds.</summary>
+    private sealed record OfferedRecord(CarriedRecord Record, IReadOnlyList<SagaEvent> Events, SagaIndexRow? Index);
+
+    /// <summary>
+    /// What this saga would record if <paramref name="attempt"/> succeeded now: its success and what follows without
+    /// waiting (the next stage's start, or the finish). The participant commits it with its events when the step
+    /// succeeds within <see cref="SagaOptions.CarriedOutcomeWindow"/> (and before the deadline, while it counts).
+    /// </summary>
+    private OfferedRecord? OfferFor(StepAttempt attempt)
+    {
+        if (!_options.CarryOutcomes || CarrierStream(attempt.Step) is not { } carrier)
+        {
+            return null;
+        }
+
+        var now = Time.GetUtcNow();
+        var events = AndStartNext(State, State.RecordResults(
+            [new StepOutcome(attempt.Step, attempt.Attempt, StepResult.Succeeded(null))], now, _policy, Random.Shared.NextDouble()));
+        var after = events.Aggregate(State, (state, e) => state.Apply(e));
+        var index = IndexRowFor(after, now);
+        var validUntil = now + _options.CarriedOutcomeWindow;
+        if (State.Phase == SagaPhase.Forward && !State.PastPointOfNoReturn && State.Start!.Deadline < validUntil)
+        {
+            validUntil = State.Start.Deadline;
+        }
+
+        return new OfferedRecord(CarriedRecordFor(carrier, events, index, validUntil), events, index);
+    }
+
+    /// <summary>The stream of the grain that serves a step's command.</summary>
+    private string? CarrierStream(SagaStep step) => step.Kind switch
+    {
+        SagaStepKind.PlaceOrder or SagaStepKind.ConfirmOrder or SagaStepKind.CompleteOrder or SagaStepKind.RejectOrder or SagaStepKind.CancelOrder
+            => StreamIds.Order(OrderId),
+        SagaStepKind.AuthorizePayment or SagaStepKind.CapturePayment or SagaStepKind.VoidPayment => StreamIds.Payment(OrderId),
+        SagaStepKind.ReserveStock or SagaStepKind.CommitStock or SagaStepKind.ReleaseStock => StreamIds.Stock(step.Sku!),
+        _ => null,
+    };
+
+    private async Task<(StepResult Result, bool Carried)> RunOneAsync(SagaStep step, int attempt, OfferedRecord? offer)
     {
         try
         {
-            return ToStepResult(await ExecuteAsync(step, attempt));
+            var reply = offer is null
+                ? await ExecuteAsync(step, attempt)
+                : await CarriedRecords.Offering(offer.Record, () => ExecuteAsync(step, attempt));
+            return (ToStepResult(reply), reply.CallerRecordCarried);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A grain call that failed (silo lost, timeout): the command may or may not have run; it is retried with the same id.
-            return StepResult.Transient($"{e.GetType().Name}: {e.Message}");
+            return (StepResult.Transient($"{e.GetType().Name}: {e.Message}"), false);
         }
     }
 
@@ -361,7 +427,7 @@ public sealed class OrderSagaGrain(
         var started = new List<StepAttempt>();
         for (var i = recorded.Count - 1; i >= 0 && recorded[i] is SagaStepStarted step; i--)
         {
-            if (!State.Steps.TryGetValue(step.Step, out var progress) || progress.Status != StepStatus.Running || progress.Attempts != step.Attempt)
+            if (!State.IsRunning(step.Step, step.Attempt))
             {
                 return;
             }

@@ -25,5 +25,18 @@ public sealed class SagaOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan StalledAfter { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Whether a stage of one step offers the saga's record of its success (and of the next stage's start) to the
+    /// participant, to commit with the participant's events instead of in a transaction of its own.
+    /// </summary>
+    public bool CarryOutcomes { get; set; } = true;
+
+    /// <summary>
+    /// How long after the saga sent a step its offered record may still be carried: the record was decided, and is
+    /// dated, when the step was sent. A slower step's outcome is recorded by the saga itself, when the reply comes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan CarriedOutcomeWindow { get; set; } = TimeSpan.FromSeconds(2);
+
     public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using OrderPlatform.EventStore.Events;
+using OrderPlatform.EventStore.Sagas;
 
 namespace OrderPlatform.Grains.EventSourcing;
 
@@ -36,6 +37,21 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     }
 
     private Loading _loading;
+
+    /// <summary>A caller's record offered with the call being served, and what became of it.</summary>
+    private sealed class CarryOffer(CarriedRecord record)
+    {
+        public CarriedRecord Record => record;
+
+        /// <summary>An append tried to carry it: it is not offered to a second one.</summary>
+        public bool Tried { get; set; }
+
+        /// <summary>It committed with the command's events.</summary>
+        public bool Carried { get; set; }
+    }
+
+    // Flows from the call filter into the command's handling; interleaved reads of the same activation have their own.
+    private static readonly AsyncLocal<CarryOffer?> Offer = new();
 
     private const int MaxConflictRetries = 5;
 
@@ -128,7 +144,16 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     {
     }
 
-    /// <summary>Every call to the grain, reads included, runs against the stream's state.</summary>
+    /// <summary>
+    /// Whether the events a command decided mean it succeeded, so that a caller's record of its success (<see
+    /// cref="CarriedRecord"/>) may commit with them; a grain that records refusals as events says which.
+    /// </summary>
+    protected virtual bool Succeeded(IReadOnlyList<TEvent> events) => true;
+
+    /// <summary>
+    /// Every call to the grain, reads included, runs against the stream's state. A caller's record offered with the
+    /// call is available to the command's append, and the reply says whether it was carried.
+    /// </summary>
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
         if (_loading != Loading.Loaded)
@@ -136,7 +161,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             await EnsureLoadedAsync(NewStreams.IsCreating(StreamId));
         }
 
+        var offer = CarriedRecords.Take(StreamId) is { } record ? new CarryOffer(record) : null;
+        Offer.Value = offer;
         await context.Invoke();
+        if (offer is { Carried: true } && context.Result is CommandReply reply)
+        {
+            context.Result = reply with { CallerRecordCarried = true };
+        }
+
         if (_loading == Loading.AssumedNew)
         {
             // The creating call appended nothing (it was refused): an empty aggregate is at rest.
@@ -227,6 +259,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     protected async Task<IReadOnlyList<TEvent>> HandleAsync(string? commandId, Func<TState, Task<IReadOnlyList<TEvent>>> decide, string? correlationId = null)
     {
+        var offer = Offer.Value;
         await _appendGate.WaitAsync();
         try
         {
@@ -245,7 +278,24 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
                 try
                 {
-                    await AppendAsync(commandId, correlationId, events);
+                    if (offer is { Tried: false } && Succeeded(events) && Time.GetUtcNow() <= offer.Record.ValidUntil)
+                    {
+                        offer.Tried = true;
+                        try
+                        {
+                            await AppendAsync(commandId, correlationId, events, offer.Record);
+                            offer.Carried = true;
+                            return events;
+                        }
+                        catch (ConcurrencyConflictException)
+                        {
+                            // Either stream may have moved on; most likely the caller's (a cancellation that landed
+                            // meanwhile). The command's own events go alone: if this stream was the stale one, that
+                            // append is refused too and the command is decided again.
+                        }
+                    }
+
+                    await AppendAsync(commandId, correlationId, events, carried: null);
                     return events;
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
@@ -262,7 +312,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }
     }
 
-    private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events)
+    private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events, CarriedRecord? carried)
     {
         correlationId ??= RequestContext.Get(CorrelationKey) as string;
         var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
@@ -275,7 +325,21 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             next = Apply(next, @event);
         }
 
-        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, Alongside(next), Published);
+        var alongside = Alongside(next);
+        CarriedAppend? carriedAppend = null;
+        if (carried is not null)
+        {
+            carriedAppend = new CarriedAppend(
+                carried.StreamId,
+                carried.ExpectedVersion,
+                [.. carried.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
+            if (carried.SagaIndex is { } row)
+            {
+                alongside = [.. alongside, SagaIndex.Upsert(row.OrderId, row.Finished, row.Outcome, row.WakeAt, row.UpdatedAt)];
+            }
+        }
+
+        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, alongside, Published, carriedAppend);
         State = next;
         if (commandId is not null && RemembersCommand(commandId))
         {
@@ -285,5 +349,53 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         // An append at version 0 that landed proves the stream was empty.
         MarkLoaded(read: false);
         StateMoved();
+    }
+
+    /// <summary>
+    /// This stream's record of a command's success, for the grain that serves the command to commit with the events
+    /// it causes (see <see cref="CarriedRecord"/>); it expects the stream at its current version.
+    /// </summary>
+    protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil)
+    {
+        var correlationId = RequestContext.Get(CorrelationKey) as string;
+        var metadata = JsonSerializer.Serialize(new EventMetadata(null, correlationId), EventJson.Options);
+        var serialized = new List<CarriedEvent>(events.Count);
+        foreach (var @event in events)
+        {
+            var (name, schemaVersion) = registry.Describe(@event);
+            serialized.Add(new CarriedEvent(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
+        }
+
+        return new CarriedRecord(carrierStreamId, StreamId, Version, serialized, sagaIndex, validUntil);
+    }
+
+    /// <summary>
+    /// Takes in <paramref name="events"/>, the content of <paramref name="record"/>, which the command's grain said it
+    /// committed. False when this activation had moved past the record's version already: it then read the record
+    /// back from its stream (a conflict made it catch up), so its state has those events anyway.
+    /// </summary>
+    protected async Task<bool> AcceptCarriedAsync(CarriedRecord record, IReadOnlyList<TEvent> events)
+    {
+        await _appendGate.WaitAsync();
+        try
+        {
+            if (Version != record.ExpectedVersion)
+            {
+                return false;
+            }
+
+            foreach (var @event in events)
+            {
+                State = Apply(State, @event);
+            }
+
+            Version += events.Count;
+            StateMoved();
+            return true;
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
     }
 }

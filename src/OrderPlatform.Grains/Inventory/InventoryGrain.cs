@@ -24,6 +24,9 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
     /// </summary>
     protected override bool RemembersCommand(string commandId) => !commandId.StartsWith(OrderPlatform.Domain.Checkout.OrderSaga.CommandIdPrefix, StringComparison.Ordinal);
 
+    /// <summary>A refused reservation is recorded, but it is a refusal.</summary>
+    protected override bool Succeeded(IReadOnlyList<StockEvent> events) => events[0] is not StockReservationRejected;
+
     public async Task<StockView> RestockAsync(string commandId, int quantity)
     {
         await HandleAsync(commandId, stock => stock.Restock(quantity));

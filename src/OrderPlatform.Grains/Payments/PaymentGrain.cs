@@ -44,6 +44,9 @@ public sealed class PaymentGrain(
     /// <summary>Not begun, or settled: a refund of a captured payment is rare and activates it again.</summary>
     protected override bool IsAtRest(Payment state) => state.Status is PaymentStatus.None or PaymentStatus.Captured or PaymentStatus.Declined or PaymentStatus.Voided or PaymentStatus.Refunded;
 
+    /// <summary>A declined authorization is recorded, but it is a refusal.</summary>
+    protected override bool Succeeded(IReadOnlyList<PaymentEvent> events) => events[0] is not PaymentDeclined;
+
     private string Key(string operation) => $"{OrderId:N}:{operation}";
 
     public Task<CommandReply> AuthorizeAsync(string commandId, decimal amount, string currency, string paymentToken) =>

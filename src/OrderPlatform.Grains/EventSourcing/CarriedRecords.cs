@@ -1,0 +1,71 @@
+namespace OrderPlatform.Grains.EventSourcing;
+
+/// <summary>
+/// A caller's own record of a command's success, which the callee commits in the same transaction as the events
+/// the command causes: a saga's step outcome (and the start of its next step) riding on the participant's append,
+/// instead of a transaction of its own after the reply. The callee carries it only when the command succeeds with
+/// an append before <see cref="ValidUntil"/>; the record's stream keeps its own version check, so a caller whose
+/// stream moved on meanwhile (a cancellation landed) gets its record refused and the command's events land alone.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedRecord")]
+public sealed record CarriedRecord(
+    [property: Id(0)] string CarrierStreamId,
+    [property: Id(1)] string StreamId,
+    [property: Id(2)] int ExpectedVersion,
+    [property: Id(3)] IReadOnlyList<CarriedEvent> Events,
+    [property: Id(4)] SagaIndexRow? SagaIndex,
+    [property: Id(5)] DateTimeOffset ValidUntil);
+
+/// <summary>One event of a carried record, serialized by the caller that owns its stream.</summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedEvent")]
+public sealed record CarriedEvent(
+    [property: Id(0)] Guid EventId,
+    [property: Id(1)] string EventType,
+    [property: Id(2)] int SchemaVersion,
+    [property: Id(3)] string Data,
+    [property: Id(4)] string Metadata);
+
+/// <summary>The saga index row a carried saga record writes with its events (see <c>SagaIndex.Upsert</c>).</summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.SagaIndexRow")]
+public sealed record SagaIndexRow(
+    [property: Id(0)] Guid OrderId,
+    [property: Id(1)] bool Finished,
+    [property: Id(2)] string? Outcome,
+    [property: Id(3)] DateTimeOffset? WakeAt,
+    [property: Id(4)] DateTimeOffset UpdatedAt);
+
+/// <summary>How a caller offers its record to the grain it calls, through the request context.</summary>
+public static class CarriedRecords
+{
+    /// <summary>The request context entry that holds the record on offer.</summary>
+    public const string ContextKey = "carried-record";
+
+    /// <summary>Makes <paramref name="call"/> with <paramref name="record"/> on offer; the caller's own context is left as it was.</summary>
+    public static Task<T> Offering<T>(CarriedRecord record, Func<Task<T>> call)
+    {
+        RequestContext.Set(ContextKey, record);
+        try
+        {
+            return call();
+        }
+        finally
+        {
+            RequestContext.Remove(ContextKey);
+        }
+    }
+
+    /// <summary>
+    /// The record offered to the call being served if it is addressed to <paramref name="streamId"/>'s grain. It is
+    /// taken off the context, so the calls that grain makes in turn do not offer it again.
+    /// </summary>
+    public static CarriedRecord? Take(string streamId)
+    {
+        if (RequestContext.Get(ContextKey) is not CarriedRecord record || record.CarrierStreamId != streamId)
+        {
+            return null;
+        }
+
+        RequestContext.Remove(ContextKey);
+        return record;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Text.Json;
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>
+/// The saga's record of a one-step stage's success (with the next stage's start, or the finish) commits in the
+/// participant's transaction, read off PostgreSQL's transaction ids (<c>xmin</c>); a record the saga's stream
+/// refuses (a cancellation landed meanwhile) or one offered too long ago leaves the saga to record the outcome itself.
+/// </summary>
+public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
+{
+    private readonly Platform _api = fixture.Api;
+
+    private static string NewSku(string name) => $"{name}-{Guid.NewGuid():N}"[..24];
+
+    private static string[] Participants(Guid orderId, string sku) => [$"order-{orderId:N}", $"payment-{orderId:N}", $"stock-{sku}"];
+
+    /// <summary>The participants' events (restocks aside) whose transaction also wrote saga events, in order.</summary>
+    private Task<string> CarryingEventsAsync(Guid orderId, string sku) => _api.ScalarAsync<string>(
+        """
+        select coalesce(string_agg(p.event_type, ',' order by p.global_position), '') from events p
+        where p.stream_id = any($1) and p.event_type <> 'stock.restocked'
+          and exists (select 1 from events s where s.stream_id = $2 and s.xmin = p.xmin)
+        """,
+        Participants(orderId, sku), $"saga-{orderId:N}");
+
+    /// <summary>How many transactions wrote saga events and nothing of the order's participants.</summary>
+    private Task<long> SagaOnlyTransactionsAsync(Guid orderId, string sku) => _api.ScalarAsync<long>(
+        """
+        select count(distinct s.xmin::text) from events s
+        where s.stream_id = $2 and not exists (select 1 from events p where p.stream_id = any($1) and p.xmin = s.xmin)
+        """,
+        Participants(orderId, sku), $"saga-{orderId:N}");
+
+    private Task<long> SagaEventsAsync(Guid orderId, string type) => _api.ScalarAsync<long>(
+        "select count(*) from events where stream_id = $1 and event_type = $2", $"saga-{orderId:N}", type);
+
+    /// <summary>A saga stream holds versions 1..n, each once: whoever wrote them, no record was lost or doubled.</summary>
+    private async Task AssertContiguousAsync(Guid orderId)
+    {
+        var (count, max) = (await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"saga-{orderId:N}"),
+            await _api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"saga-{orderId:N}"));
+        Assert.Equal(count, max);
+    }
+
+    [Fact]
+    public async Task A_happy_orders_one_step_stages_record_their_outcome_in_the_participants_transaction()
+    {
+        var sku = NewSku("carried");
+        await _api.RestockAsync(sku, 5);
+        var orderId = await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 2));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        // Authorize, confirm, capture, commit (one SKU) and complete each carried the saga's record; the first stage
+        // (place and reserve at once) has two participants, so the saga recorded its outcome itself, as it did its start.
+        Assert.Equal("payment.authorized,order.confirmed,payment.captured,stock.committed,order.completed", await CarryingEventsAsync(orderId, sku));
+        Assert.Equal(2L, await SagaOnlyTransactionsAsync(orderId, sku));
+
+        // The finish and the saga index row's "finished" committed with the order's completion.
+        Assert.Equal(
+            await _api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'order.completed'", $"order-{orderId:N}"),
+            await _api.ScalarAsync<string>("select xmin::text from sagas where order_id = $1 and finished", orderId));
+        Assert.Equal(1L, await SagaEventsAsync(orderId, "saga.finished"));
+        Assert.Equal(7L, await SagaEventsAsync(orderId, "saga.step-succeeded"));
+        await AssertContiguousAsync(orderId);
+        Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
+        Assert.Equal(2, (await _api.GetStockAsync(sku)).GetProperty("sold").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_cancellation_during_a_step_refuses_its_carried_record_and_the_step_is_recorded_once_by_the_saga()
+    {
+        var sku = NewSku("refused");
+        await _api.RestockAsync(sku, 5);
+
+        // Authorization takes 1.2 s (inside the 2 s window); the cancellation lands in the saga's stream meanwhile,
+        // so the record offered with the authorization expects a version the stream has passed.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1200", Platform.Line(sku, 1));
+        await _api.WaitForAsync(orderId, o => o.GetProperty("saga").GetProperty("steps").EnumerateArray()
+            .Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"), "the AuthorizePayment step to start");
+        using (var cancel = await _api.PostJsonAsync($"/orders/{orderId}/cancel", new { reason = "Too slow." }, $"cancel-{orderId}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Cancelled", order.GetProperty("status").GetString());
+        Assert.Equal("Voided", order.GetProperty("payment").GetProperty("status").GetString());
+
+        // The authorization landed alone; its success was recorded once, by the saga. The compensations carried theirs.
+        var carrying = (await CarryingEventsAsync(orderId, sku)).Split(',');
+        Assert.DoesNotContain("payment.authorized", carrying);
+        Assert.Equal(["payment.voided", "stock.released", "order.cancelled"], carrying);
+        Assert.Equal(1L, await _api.ScalarAsync<long>(
+            "select count(*) from events where stream_id = $1 and event_type = 'saga.step-succeeded' and data->'step'->>'kind' = 'AuthorizePayment'",
+            $"saga-{orderId:N}"));
+        Assert.Equal(1L, await SagaEventsAsync(orderId, "saga.cancellation-requested"));
+        await AssertContiguousAsync(orderId);
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal((5, 0), (stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_step_slower_than_the_window_leaves_its_outcome_to_the_saga()
+    {
+        var sku = NewSku("slow");
+        await _api.RestockAsync(sku, 5);
+
+        // 2.5 s to authorize: the record offered with it was decided (and dated) more than the 2 s window ago.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_2500", Platform.Line(sku, 1));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        Assert.Equal("order.confirmed,payment.captured,stock.committed,order.completed", await CarryingEventsAsync(orderId, sku));
+        Assert.Equal(3L, await SagaOnlyTransactionsAsync(orderId, sku));
+        await AssertContiguousAsync(orderId);
+        var authorize = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "AuthorizePayment");
+        Assert.Equal("Succeeded", authorize.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.String, authorize.GetProperty("detail").ValueKind);
+    }
+}
