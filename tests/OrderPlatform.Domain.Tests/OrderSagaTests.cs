@@ -148,6 +148,24 @@ public class OrderSagaTests
     }
 
     [Fact]
+    public void An_outcome_of_an_attempt_no_longer_running_records_nothing()
+    {
+        // The authorization's success and the confirmation's start were carried by the payment's append, and the
+        // reply was lost: the saga's transient failure for that attempt arrives after the stream moved on.
+        var saga = Apply(Started(), [new SagaStepStarted(Authorize, 1, T0), new SagaStepSucceeded(Authorize, 1, null, T0), new SagaStepStarted(Confirm, 1, T0)]);
+        Assert.Empty(saga.RecordResults([new StepOutcome(Authorize, 1, StepResult.Transient("silo lost"))], T0, Policy, 0.5));
+
+        // An older attempt's late answer is ignored too; the attempt that runs now is recorded.
+        var retried = Apply(Started(), [new SagaStepStarted(Authorize, 1, T0), new SagaStepFailed(Authorize, 1, "timeout", true, T0, T0), new SagaStepStarted(Authorize, 2, T0)]);
+        Assert.Empty(retried.RecordResults([new StepOutcome(Authorize, 1, StepResult.Refused("declined"))], T0, Policy, 0.5));
+        var recorded = Assert.Single(retried.RecordResults([new StepOutcome(Authorize, 2, StepResult.Succeeded("ref"))], T0, Policy, 0.5));
+        Assert.Equal(new SagaStepSucceeded(Authorize, 2, "ref", T0), recorded);
+        Assert.True(retried.IsRunning(Authorize, 2));
+        Assert.False(retried.IsRunning(Authorize, 1));
+        Assert.False(saga.IsRunning(Authorize, 1));
+    }
+
+    [Fact]
     public void Two_refusals_in_one_stage_start_compensation_once_with_the_first_in_plan_order_as_the_reason()
     {
         var saga = Apply(Started(), [new SagaStepStarted(Place, 1, T0), new SagaStepStarted(ReserveA, 1, T0), new SagaStepStarted(ReserveB, 1, T0)]);

@@ -262,6 +262,8 @@ public sealed record OrderSaga
     /// <summary>
     /// Turns the outcomes of the attempts of one stage into events, in the plan's order: each is recorded against
     /// the state the ones before it left, so the first refusal starts compensation and later ones only note theirs.
+    /// An outcome of an attempt that is no longer running records nothing: its outcome was recorded already (by the
+    /// participant that carried it, when the reply was lost).
     /// </summary>
     public IReadOnlyList<SagaEvent> RecordResults(IReadOnlyList<StepOutcome> outcomes, DateTimeOffset now, SagaPolicy policy, double jitter)
     {
@@ -269,6 +271,11 @@ public sealed record OrderSaga
         var state = this;
         foreach (var outcome in outcomes)
         {
+            if (!state.IsRunning(outcome.Step, outcome.Attempt))
+            {
+                continue;
+            }
+
             var recorded = state.RecordResult(outcome.Step, outcome.Attempt, outcome.Result, now, policy, jitter);
             events.AddRange(recorded);
             state = recorded.Aggregate(state, (s, e) => s.Apply(e));

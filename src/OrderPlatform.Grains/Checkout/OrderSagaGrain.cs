@@ -326,9 +326,9 @@ public sealed class OrderSagaGrain(
             outcomes.Add(new StepOutcome(step, attempt, result));
         }
 
-        // Only outcomes of attempts still running count: one whose reply was lost may have been carried after all.
-        RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(
-            [.. outcomes.Where(o => saga.IsRunning(o.Step, o.Attempt))], Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
+        // Decided against the state inside the append gate: an attempt whose reply was lost may have been carried after
+        // all (the append is refused, the stream read), and then its outcome records nothing.
+        RememberStartedSteps(await HandleAsync(null, saga => AndStartNext(saga, saga.RecordResults(outcomes, Time.GetUtcNow(), _policy, Random.Shared.NextDouble()))));
     }
 
     /// <summary>The saga's record of a step's success, offered to the participant, and what it holds.</summary>
