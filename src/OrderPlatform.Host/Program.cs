@@ -23,7 +23,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
     return 2;
 }
 
-// Two pools. The hot one (appends, stream reads, idempotency, the payment simulator) leaves no session state
+// Two pools. The hot one (appends, stream reads, idempotency, the payment simulator, the relay's reads and marks) leaves no session state
 // behind, so its connections go back to the pool without a reset (seven statements each time otherwise), and
 // its statements are parsed and planned once per connection. The other serves what does hold session state
 // (the relay's advisory-lock leases and LISTEN, the migration lock) and resets every connection it gets back.
@@ -105,7 +105,15 @@ builder.UseOrleans(silo =>
 builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<RelayMetrics>();
-builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<OutboxRelay>(sp, sessionDataSource));
+// The relay's leases and LISTEN hold session state; its reads and marks do not, and use the hot pool's prepared statements.
+builder.Services.AddHostedService(sp => new OutboxRelay(
+    sessionDataSource,
+    dataSource,
+    sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaOptions>>(),
+    sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RelayOptions>>(),
+    sp.GetRequiredService<RelayMetrics>(),
+    sp.GetRequiredService<TimeProvider>(),
+    sp.GetRequiredService<ILogger<OutboxRelay>>()));
 
 builder.Services.AddHostedService<SagaRecoveryService>();
 builder.Services.AddHostedService<IdempotencyPurgeService>();

@@ -16,15 +16,32 @@ namespace OrderPlatform.Relay;
 /// shares it holds a lease on, in outbox order, so one stream's events leave in version order. A crash
 /// between publish and mark publishes the row again; consumers apply each event id once.
 /// </summary>
+/// <remarks>
+/// <c>dataSource</c> serves what holds session state (the share leases' advisory locks, LISTEN); <c>statements</c>
+/// the reads, marks and purges, which leave none behind.
+/// </remarks>
 public sealed class OutboxRelay(
     NpgsqlDataSource dataSource,
+    NpgsqlDataSource statements,
     IOptions<KafkaOptions> kafkaOptions,
     IOptions<RelayOptions> relayOptions,
     RelayMetrics metrics,
     TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    private readonly OutboxStore _outbox = new(dataSource);
+    /// <summary>A relay whose statements share the connections of its leases.</summary>
+    public OutboxRelay(
+        NpgsqlDataSource dataSource,
+        IOptions<KafkaOptions> kafkaOptions,
+        IOptions<RelayOptions> relayOptions,
+        RelayMetrics metrics,
+        TimeProvider time,
+        ILogger<OutboxRelay> logger)
+        : this(dataSource, dataSource, kafkaOptions, relayOptions, metrics, time, logger)
+    {
+    }
+
+    private readonly OutboxStore _outbox = new(statements);
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
     private readonly RelayOptions _options = relayOptions.Value;
     private readonly SemaphoreSlim _wake = new(0, 1);
