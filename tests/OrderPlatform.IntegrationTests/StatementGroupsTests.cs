@@ -63,4 +63,59 @@ public sealed class StatementGroupsTests
         await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(["second", "third", "later"], written);
     }
+
+    [Fact]
+    public async Task A_second_group_starts_beside_a_running_one_only_once_enough_requests_wait()
+    {
+        var holdFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource<string[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var groups = new StatementGroups<Request>(async group =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    firstStarted.SetResult();
+                    await holdFirst.Task;
+                    break;
+                case 2:
+                    secondStarted.SetResult([.. group.Select(r => r.Name)]);
+                    break;
+            }
+
+            foreach (var request in group)
+            {
+                request.Done.SetResult();
+            }
+        }, maxRunning: 2, maxPerGroup: 10, waitingForAnother: 3);
+
+        var first = new Request("first");
+        groups.Add(first);
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Two waiting behind the running group: they wait for it.
+        var waiting = new[] { new Request("a"), new Request("b") };
+        foreach (var request in waiting)
+        {
+            groups.Add(request);
+        }
+
+        await Task.Delay(200);
+        Assert.Equal(1, Volatile.Read(ref calls));
+
+        // The third makes the queue long enough: a second group takes all three while the first is still running.
+        var third = new Request("c");
+        groups.Add(third);
+        Assert.Equal(["a", "b", "c"], await secondStarted.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(first.Done.Task.IsCompleted);
+        holdFirst.SetResult();
+        await Task.WhenAll(new[] { first, third }.Concat(waiting).Select(r => r.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Idle again, a single request gets a group at once.
+        var later = new Request("later");
+        groups.Add(later);
+        await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(3, calls);
+    }
 }

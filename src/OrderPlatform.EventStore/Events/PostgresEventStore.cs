@@ -18,6 +18,13 @@ public sealed class EventStoreOptions
     /// <summary>How many group transactions may be in flight at once (each on its own connection).</summary>
     public int MaxConcurrentCommits { get; set; } = 2;
 
+    /// <summary>
+    /// How many appends must be waiting before a further group transaction starts beside a running one: below that,
+    /// they wait for the running one and leave together. 1: a new group for every append that finds the running ones
+    /// busy (up to <see cref="MaxConcurrentCommits"/>).
+    /// </summary>
+    public int AppendsWaitingForAnotherCommit { get; set; } = 16;
+
     /// <summary>The most appends one group transaction carries.</summary>
     public int MaxAppendsPerCommit { get; set; } = 256;
 
@@ -95,7 +102,7 @@ public sealed class PostgresEventStore
         _dataSource = dataSource;
         _time = time;
         _options = options ?? new EventStoreOptions();
-        _appends = new StatementGroups<PendingAppend>(CommitAsync, _options.MaxConcurrentCommits, _options.MaxAppendsPerCommit);
+        _appends = new StatementGroups<PendingAppend>(CommitAsync, _options.MaxConcurrentCommits, _options.MaxAppendsPerCommit, _options.AppendsWaitingForAnotherCommit);
         _reads = new StatementGroups<PendingRead>(group => ReadAsync(group, CancellationToken.None), _options.MaxConcurrentReads, _options.MaxReadsPerStatement);
     }
 

@@ -20,30 +20,39 @@ internal interface IGroupedRequest
 /// </param>
 /// <param name="maxRunning">How many groups may be under way at once (each on a connection of its own).</param>
 /// <param name="maxPerGroup">The most requests one group carries.</param>
-internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup)
+/// <param name="waitingForAnother">
+/// How many requests must be waiting before a further group starts beside a running one. One group always runs when
+/// any request waits; 1 starts another group for every request that finds all running ones busy, up to
+/// <paramref name="maxRunning"/>. More keeps requests together behind one running group until the queue shows that
+/// one is not keeping up.
+/// </param>
+internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1)
     where T : IGroupedRequest
 {
     private readonly ConcurrentQueue<T> _queue = new();
     private readonly int _maxRunning = Math.Max(1, maxRunning);
     private readonly int _maxPerGroup = Math.Max(1, maxPerGroup);
+    private readonly int _waitingForAnother = Math.Max(1, waitingForAnother);
     private int _running;
+    private int _waiting;
 
     public void Add(T request)
     {
         _queue.Enqueue(request);
-        if (TryStart())
+        if (TryStart(Interlocked.Increment(ref _waiting)))
         {
             _ = Task.Run(DrainAsync, CancellationToken.None);
         }
     }
 
-    private bool TryStart()
+    private bool TryStart(int waiting)
     {
         while (true)
         {
             var running = Volatile.Read(ref _running);
-            if (running >= _maxRunning)
+            if (running >= _maxRunning || (running > 0 && waiting < _waitingForAnother))
             {
+                // The running groups take it. The last drainer to stop looks at the queue once more with none running.
                 return false;
             }
 
@@ -65,12 +74,13 @@ internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int
                 group.Add(next);
             }
 
+            Interlocked.Add(ref _waiting, -group.Count);
             if (group.Count == 0)
             {
                 Interlocked.Decrement(ref _running);
 
                 // A request queued between the last dequeue and the decrement must not be left without a writer.
-                if (_queue.IsEmpty || !TryStart())
+                if (_queue.IsEmpty || !TryStart(Volatile.Read(ref _waiting)))
                 {
                     return;
                 }
