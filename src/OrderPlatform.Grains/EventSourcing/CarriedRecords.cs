@@ -41,18 +41,7 @@ public static class CarriedRecords
     public const string ContextKey = "carried-record";
 
     /// <summary>Makes <paramref name="call"/> with <paramref name="record"/> on offer; the caller's own context is left as it was.</summary>
-    public static Task<T> Offering<T>(CarriedRecord record, Func<Task<T>> call)
-    {
-        RequestContext.Set(ContextKey, record);
-        try
-        {
-            return call();
-        }
-        finally
-        {
-            RequestContext.Remove(ContextKey);
-        }
-    }
+    public static Task<T> Offering<T>(CarriedRecord record, Func<Task<T>> call) => NewStreams.With(ContextKey, record, call);
 
     /// <summary>
     /// The record offered to the call being served if it is addressed to <paramref name="streamId"/>'s grain. It is

@@ -15,16 +15,22 @@ public static class NewStreams
     /// into a grain call when it is sent, so the entry goes with this call and those it makes, and the caller's own
     /// context is left as it was.
     /// </summary>
-    public static Task<T> Creating<T>(string streamId, Func<Task<T>> call)
+    public static Task<T> Creating<T>(string streamId, Func<Task<T>> call) => With(ContextKey, streamId, call);
+
+    /// <summary>
+    /// Makes <paramref name="call"/> with the request context entry <paramref name="key"/> set to <paramref name="value"/>,
+    /// then removes it: the entry goes with the grain call (copied into it when it is sent), not with the caller's later ones.
+    /// </summary>
+    internal static Task<T> With<T>(string key, object value, Func<Task<T>> call)
     {
-        RequestContext.Set(ContextKey, streamId);
+        RequestContext.Set(key, value);
         try
         {
             return call();
         }
         finally
         {
-            RequestContext.Remove(ContextKey);
+            RequestContext.Remove(key);
         }
     }
 
