@@ -314,17 +314,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events, CarriedRecord? carried)
     {
-        correlationId ??= RequestContext.Get(CorrelationKey) as string;
-        var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
-        var toAppend = new List<EventToAppend>(events.Count);
-        var next = State;
-        foreach (var @event in events)
-        {
-            var (name, schemaVersion) = registry.Describe(@event);
-            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
-            next = Apply(next, @event);
-        }
-
+        var toAppend = ToAppend(events, commandId, correlationId);
+        var next = events.Aggregate(State, Apply);
         var alongside = Alongside(next);
         CarriedAppend? carriedAppend = null;
         if (carried is not null)
@@ -355,18 +346,27 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// This stream's record of a command's success, for the grain that serves the command to commit with the events
     /// it causes (see <see cref="CarriedRecord"/>); it expects the stream at its current version.
     /// </summary>
-    protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil)
+    protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil) =>
+        new(carrierStreamId,
+            StreamId,
+            Version,
+            [.. ToAppend(events, commandId: null, correlationId: null).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
+            sagaIndex,
+            validUntil);
+
+    /// <summary>The events as the store takes them: named, serialized, with a new id and the command's metadata.</summary>
+    private List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId)
     {
-        var correlationId = RequestContext.Get(CorrelationKey) as string;
-        var metadata = JsonSerializer.Serialize(new EventMetadata(null, correlationId), EventJson.Options);
-        var serialized = new List<CarriedEvent>(events.Count);
+        correlationId ??= RequestContext.Get(CorrelationKey) as string;
+        var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
+        var toAppend = new List<EventToAppend>(events.Count);
         foreach (var @event in events)
         {
             var (name, schemaVersion) = registry.Describe(@event);
-            serialized.Add(new CarriedEvent(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
+            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
         }
 
-        return new CarriedRecord(carrierStreamId, StreamId, Version, serialized, sagaIndex, validUntil);
+        return toAppend;
     }
 
     /// <summary>
@@ -384,11 +384,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
                 return false;
             }
 
-            foreach (var @event in events)
-            {
-                State = Apply(State, @event);
-            }
-
+            State = events.Aggregate(State, Apply);
             Version += events.Count;
             StateMoved();
             return true;
