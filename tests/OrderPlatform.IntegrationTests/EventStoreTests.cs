@@ -339,6 +339,44 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task Concurrent_claims_share_statements_and_each_learns_its_own_outcome()
+    {
+        var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions());
+        var taken = $"taken-{Guid.NewGuid()}";
+        Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(taken, [1])).Outcome);
+        var keys = Enumerable.Range(0, 100).Select(_ => $"claim-{Guid.NewGuid()}").ToArray();
+        var before = store.Counters;
+
+        // A hundred new keys, and the taken key again with its own request and with another one, all at once.
+        var fresh = keys.Select(k => store.ClaimAsync(k, [2])).ToArray();
+        var again = store.ClaimAsync(taken, [1]);
+        var other = store.ClaimAsync(taken, [3]);
+        var outcomes = await Task.WhenAll([.. fresh, again, other]);
+
+        Assert.All(outcomes[..keys.Length], claim => Assert.Equal(ClaimOutcome.Claimed, claim.Outcome));
+        Assert.Equal(ClaimOutcome.InProgress, outcomes[^2].Outcome);
+        Assert.Equal(ClaimOutcome.Mismatch, outcomes[^1].Outcome);
+        var after = store.Counters;
+        Assert.Equal(keys.Length + 2, after.Claims - before.Claims);
+        Assert.True(after.ClaimStatements - before.ClaimStatements < keys.Length / 2, $"{after.ClaimStatements - before.ClaimStatements} statements for {keys.Length + 2} concurrent claims");
+
+        // Fewer transactions than keys, and the taken key's row is still the first request's.
+        await using var command = db.DataSource.CreateCommand(
+            "select count(distinct xmin::text), bool_and(not completed) from idempotency_keys where idempotency_key = any($1)");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys });
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetInt64(0) < keys.Length / 2, $"{reader.GetInt64(0)} transactions for {keys.Length} claims");
+            Assert.True(reader.GetBoolean(1));
+        }
+
+        await store.CompleteAsync(taken, new StoredResponse(202, "application/json", null, "{}"));
+        Assert.Equal(ClaimOutcome.Completed, (await store.ClaimAsync(taken, [1])).Outcome);
+        Assert.Equal(ClaimOutcome.Mismatch, (await store.ClaimAsync(taken, [3])).Outcome);
+    }
+
+    [Fact]
     public async Task Concurrent_completions_share_statements_and_each_key_replays_its_own_response()
     {
         var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions());
@@ -361,7 +399,7 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
             Assert.Equal(ResponseFor(n), replay.Response);
         }
 
-        var (completions, statements) = store.Counters;
+        var (_, _, completions, statements) = store.Counters;
         Assert.Equal(keys.Length, completions);
         Assert.True(statements < keys.Length / 2, $"{statements} statements for {keys.Length} concurrent completions");
     }

@@ -12,7 +12,7 @@ public sealed class StatementGroupsTests
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Fail(Exception error) => Done.TrySetException(error);
+        public void Fail(Exception exception) => Done.TrySetException(exception);
     }
 
     [Fact]
@@ -117,5 +117,68 @@ public sealed class StatementGroupsTests
         groups.Add(later);
         await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public async Task A_keyed_group_writes_each_key_once_in_sorted_order_and_settles_repeats_after_the_write()
+    {
+        var written = new List<string[]>();
+        Request[] requests = [new("b"), new("a"), new("b"), new("c"), new("a")];
+
+        await KeyedGroups.WriteAsync(
+            requests,
+            r => r.Name,
+            repeat =>
+            {
+                // A repeat looks for the row its key's first request wrote: it must not look before that was written.
+                Assert.Single(written);
+                repeat.Done.SetResult();
+            },
+            batch =>
+            {
+                written.Add([.. batch.Select(r => r.Name)]);
+                foreach (var request in batch)
+                {
+                    request.Done.SetResult();
+                }
+
+                return Task.CompletedTask;
+            });
+
+        Assert.Equal("a b c", string.Join(" | ", written.Select(b => string.Join(' ', b))));
+        Assert.All(requests, r => Assert.True(r.Done.Task.IsCompletedSuccessfully, r.Name));
+    }
+
+    [Fact]
+    public async Task A_keyed_group_the_database_refuses_is_written_again_request_by_request_and_only_the_bad_one_fails()
+    {
+        var written = new List<string[]>();
+        Request[] requests = [new("good-1"), new("bad"), new("good-2")];
+
+        await KeyedGroups.WriteAsync(
+            requests,
+            r => r.Name,
+            repeat => repeat.Done.SetResult(),
+            batch =>
+            {
+                written.Add([.. batch.Select(r => r.Name)]);
+                if (batch.Any(r => r.Name == "bad"))
+                {
+                    throw new Npgsql.PostgresException("new row violates check constraint", "ERROR", "ERROR", "23514");
+                }
+
+                foreach (var request in batch)
+                {
+                    request.Done.SetResult();
+                }
+
+                return Task.CompletedTask;
+            });
+
+        Assert.Equal("bad good-1 good-2 | bad | good-1 | good-2", string.Join(" | ", written.Select(b => string.Join(' ', b))));
+        Assert.True(requests[0].Done.Task.IsCompletedSuccessfully);
+        Assert.True(requests[2].Done.Task.IsCompletedSuccessfully);
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => requests[1].Done.Task);
+        Assert.Equal("23514", error.SqlState);
     }
 }

@@ -407,7 +407,7 @@ public sealed class PostgresEventStore
     {
         public TaskCompletionSource<IReadOnlyList<StoredEvent>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Fail(Exception error) => Completion.TrySetException(error);
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
     }
 
     private sealed record PendingAppend(
@@ -422,6 +422,6 @@ public sealed class PostgresEventStore
     {
         public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Fail(Exception error) => Completion.TrySetException(error);
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
     }
 }

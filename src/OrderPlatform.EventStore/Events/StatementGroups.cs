@@ -3,10 +3,10 @@ using System.Collections.Concurrent;
 namespace OrderPlatform.EventStore.Events;
 
 /// <summary>A request that waits in <see cref="StatementGroups{T}"/>: its caller awaits it until the group's writer settles it.</summary>
-internal interface IGroupedRequest
+public interface IGroupedRequest
 {
-    /// <summary>Settles the request with <paramref name="error"/>, unless it was settled already.</summary>
-    void Fail(Exception error);
+    /// <summary>Settles the request with <paramref name="exception"/>, unless it was settled already.</summary>
+    void Fail(Exception exception);
 }
 
 /// <summary>
@@ -26,7 +26,7 @@ internal interface IGroupedRequest
 /// <paramref name="maxRunning"/>. More keeps requests together behind one running group until the queue shows that
 /// one is not keeping up.
 /// </param>
-internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1)
+public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1)
     where T : IGroupedRequest
 {
     private readonly ConcurrentQueue<T> _queue = new();
@@ -100,6 +100,63 @@ internal sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int
                     request.Fail(e);
                 }
             }
+        }
+    }
+}
+
+/// <summary>
+/// Writes a group of requests that each insert one row under a unique key (claims, recorded answers), the way their
+/// statements need it: a key goes into the statement once, keys in sorted order, and a statement that fails as a
+/// whole is tried again request by request.
+/// </summary>
+public static class KeyedGroups
+{
+    /// <param name="group">The requests, as the grouping handed them over.</param>
+    /// <param name="keyOf">The unique key a request inserts.</param>
+    /// <param name="settleRepeat">
+    /// Settles a request whose key came earlier in the group, once the group is written: it is not written itself (the
+    /// earlier one is, and the row that leaves is what the repeat finds). Should the write throw, repeats fail with it.
+    /// </param>
+    /// <param name="write">
+    /// Writes requests of distinct keys in one statement, in the order given, and settles each. Two groups that share
+    /// keys (concurrent retries) thus take their row locks in the same order and cannot deadlock.
+    /// </param>
+    public static async Task WriteAsync<T>(IReadOnlyList<T> group, Func<T, string> keyOf, Action<T> settleRepeat, Func<IReadOnlyList<T>, Task> write)
+        where T : IGroupedRequest
+    {
+        var distinct = new SortedDictionary<string, T>(StringComparer.Ordinal);
+        var repeats = new List<T>();
+        foreach (var request in group)
+        {
+            if (!distinct.TryAdd(keyOf(request), request))
+            {
+                repeats.Add(request);
+            }
+        }
+
+        try
+        {
+            await write([.. distinct.Values]).ConfigureAwait(false);
+        }
+        catch (Npgsql.PostgresException) when (distinct.Count > 1)
+        {
+            // Nothing of the statement committed: each request is tried alone, so only one at fault fails.
+            foreach (var request in distinct.Values)
+            {
+                try
+                {
+                    await write([request]).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    request.Fail(e);
+                }
+            }
+        }
+
+        foreach (var repeat in repeats)
+        {
+            settleRepeat(repeat);
         }
     }
 }

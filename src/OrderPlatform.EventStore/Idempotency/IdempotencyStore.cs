@@ -22,7 +22,7 @@ public enum ClaimOutcome
 public sealed record ClaimResult(ClaimOutcome Outcome, StoredResponse? Response = null);
 
 /// <summary>Running totals of an idempotency store: sample twice and difference them for group sizes.</summary>
-public sealed record IdempotencyCounters(long Completions, long CompletionStatements);
+public sealed record IdempotencyCounters(long Claims, long ClaimStatements, long Completions, long CompletionStatements);
 
 /// <summary>
 /// Idempotency keys claimed with a unique insert (never check-then-insert). A claim carries a lease, so the
@@ -33,7 +33,10 @@ public sealed class IdempotencyStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
     private readonly IdempotencyStoreOptions _options;
+    private readonly StatementGroups<PendingClaim> _claims;
     private readonly StatementGroups<PendingCompletion> _completions;
+    private long _claimCount;
+    private long _claimStatements;
     private long _completionCount;
     private long _completionStatements;
 
@@ -42,37 +45,24 @@ public sealed class IdempotencyStore
         _dataSource = dataSource;
         _time = time;
         _options = options;
+        _claims = new StatementGroups<PendingClaim>(WriteClaimsAsync, maxRunning: 2, maxPerGroup: 256);
         _completions = new StatementGroups<PendingCompletion>(WriteCompletionsAsync, maxRunning: 2, maxPerGroup: 256);
     }
 
+    /// <summary>
+    /// Claims <paramref name="key"/> for a request with <paramref name="requestHash"/>: inserts it, or takes over a row
+    /// that expired or whose in-flight lease ran out with the same request. Claims that arrive together share one
+    /// statement and one transaction; each still learns whether its own key was claimed.
+    /// </summary>
     public async Task<ClaimResult> ClaimAsync(string key, byte[] requestHash, CancellationToken cancellationToken = default)
     {
-        var now = _time.GetUtcNow();
-
-        // Insert, or take over a row that expired or whose in-flight lease ran out with the same request.
-        await using (var claim = _dataSource.CreateCommand(
-            """
-            insert into idempotency_keys (idempotency_key, request_hash, completed, created_at, expires_at, lease_until)
-            values ($1, $2, false, $3, $4, $5)
-            on conflict (idempotency_key) do update
-               set request_hash = excluded.request_hash, completed = false, status_code = null, content_type = null,
-                   location = null, response_body = null, created_at = excluded.created_at,
-                   expires_at = excluded.expires_at, lease_until = excluded.lease_until
-             where idempotency_keys.expires_at <= $3
-                or (not idempotency_keys.completed and idempotency_keys.lease_until <= $3
-                    and idempotency_keys.request_hash = excluded.request_hash)
-            returning 1
-            """))
+        cancellationToken.ThrowIfCancellationRequested();
+        var claim = new PendingClaim(key, requestHash);
+        _claims.Add(claim);
+        // A cancelled caller stops waiting; the statement that carries its claim runs on for the others.
+        if (await claim.Claimed.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
         {
-            claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            claim.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = requestHash });
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            if (await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
-            {
-                return new ClaimResult(ClaimOutcome.Claimed);
-            }
+            return new ClaimResult(ClaimOutcome.Claimed);
         }
 
         await using var read = _dataSource.CreateCommand(
@@ -101,6 +91,64 @@ public sealed class IdempotencyStore
             reader.IsDBNull(3) ? null : reader.GetString(3),
             reader.IsDBNull(4) ? null : reader.GetString(4),
             reader.IsDBNull(5) ? null : reader.GetString(5)));
+    }
+
+    /// <summary>
+    /// Tries a group of claims in one statement and settles each with whether its key is now claimed. A later claim
+    /// of a key already in the group is not claimed: it reads the row and sees the first one in progress, or another
+    /// request's.
+    /// </summary>
+    private Task WriteClaimsAsync(IReadOnlyList<PendingClaim> group)
+    {
+        Interlocked.Add(ref _claimCount, group.Count);
+        Interlocked.Increment(ref _claimStatements);
+        return KeyedGroups.WriteAsync(group, c => c.Key, c => c.Claimed.TrySetResult(false), InsertClaimsAsync);
+    }
+
+    /// <summary>One statement for claims of distinct keys, in the order given; settles each.</summary>
+    private async Task InsertClaimsAsync(IReadOnlyList<PendingClaim> claims)
+    {
+        var now = _time.GetUtcNow();
+        await using var command = _dataSource.CreateCommand(
+            """
+            insert into idempotency_keys (idempotency_key, request_hash, completed, created_at, expires_at, lease_until)
+            select c.idempotency_key, c.request_hash, false, $3, $4, $5
+              from unnest($1::text[], $2::bytea[]) with ordinality as c(idempotency_key, request_hash, n)
+             order by c.n
+            on conflict (idempotency_key) do update
+               set request_hash = excluded.request_hash, completed = false, status_code = null, content_type = null,
+                   location = null, response_body = null, created_at = excluded.created_at,
+                   expires_at = excluded.expires_at, lease_until = excluded.lease_until
+             where idempotency_keys.expires_at <= $3
+                or (not idempotency_keys.completed and idempotency_keys.lease_until <= $3
+                    and idempotency_keys.request_hash = excluded.request_hash)
+            returning idempotency_key
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. claims.Select(c => c.Key)] });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. claims.Select(c => c.RequestHash)] });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                claimed.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var claim in claims)
+        {
+            claim.Claimed.TrySetResult(claimed.Contains(claim.Key));
+        }
+    }
+
+    private sealed record PendingClaim(string Key, byte[] RequestHash) : IGroupedRequest
+    {
+        public TaskCompletionSource<bool> Claimed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception exception) => Claimed.TrySetException(exception);
     }
 
     /// <summary>
@@ -135,8 +183,9 @@ public sealed class IdempotencyStore
         return command;
     }
 
-    /// <summary>How many responses were stored since this store was made, and in how many statements.</summary>
-    public IdempotencyCounters Counters => new(Interlocked.Read(ref _completionCount), Interlocked.Read(ref _completionStatements));
+    /// <summary>How many keys were claimed and responses stored since this store was made, and in how many statements.</summary>
+    public IdempotencyCounters Counters => new(
+        Interlocked.Read(ref _claimCount), Interlocked.Read(ref _claimStatements), Interlocked.Read(ref _completionCount), Interlocked.Read(ref _completionStatements));
 
     /// <summary>
     /// Writes a group of completions in one statement and settles each. A failure propagates: the grouping fails every
@@ -171,7 +220,7 @@ public sealed class IdempotencyStore
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Fail(Exception error) => Written.TrySetException(error);
+        public void Fail(Exception exception) => Written.TrySetException(exception);
     }
 
     /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Npgsql;
 using OrderPlatform.Domain;
+using OrderPlatform.EventStore.Events;
 
 namespace OrderPlatform.Grains.Payments;
 
@@ -36,10 +37,25 @@ public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, boo
 /// <summary>
 /// A deterministic stand-in for a payment provider, for local runs and tests. Its ledger is in PostgreSQL
 /// (schema psp_simulator) because a real provider outlives our silos: a retry after a crash must find the
-/// first answer under its idempotency key, on any silo.
+/// first answer under its idempotency key, on any silo. Answers recorded at the same time share one statement and
+/// one transaction, so that the stand-in for a remote provider does not cost the platform's database a commit per call.
 /// </summary>
-public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time) : IPaymentGateway
+public sealed class SimulatedPaymentGateway : IPaymentGateway
 {
+    private readonly NpgsqlDataSource dataSource;
+    private readonly TimeProvider time;
+    private readonly StatementGroups<PendingRecord> _records;
+
+    public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time)
+    {
+        this.dataSource = dataSource;
+        this.time = time;
+        _records = new StatementGroups<PendingRecord>(
+            group => KeyedGroups.WriteAsync(group, r => r.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
+            maxRunning: 2,
+            maxPerGroup: 256);
+    }
+
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
         var behaviour = SimulatedBehaviour.Parse(paymentToken);
@@ -206,27 +222,60 @@ public sealed class SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimePro
     private async Task<(GatewayResult Result, bool IsNew)> RecordAsync(
         string idempotencyKey, string operation, GatewayResult result, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            """
-            insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            on conflict (idempotency_key) do nothing
-            returning 1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operation });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = result.ProviderReference });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = paymentToken });
-        command.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = amount.Amount });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = amount.Currency });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = result.Outcome == GatewayOutcome.Approved ? "approved" : "declined" });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)result.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        if (await command.ExecuteScalarAsync(cancellationToken) is not null)
+        var record = new PendingRecord(idempotencyKey, operation, result, amount, paymentToken);
+        _records.Add(record);
+        if (await record.Inserted.Task.WaitAsync(cancellationToken))
         {
             return (result, true);
         }
 
-        return (await LookupAsync(idempotencyKey, cancellationToken) ?? result, false);
+        // Another request under the key was recorded first (its answer is the one to give), or, when none is found,
+        // the first one's write failed and nothing is recorded: like a provider that cannot answer, try again later.
+        return (await LookupAsync(idempotencyKey, cancellationToken)
+            ?? throw new PaymentGatewayUnavailableException("The payment provider could not record the request (simulated)."), false);
+    }
+
+    /// <summary>Records answers under distinct keys in one statement; each learns whether its row is the one kept.</summary>
+    private async Task InsertRecordsAsync(IReadOnlyList<PendingRecord> records)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
+            select r.idempotency_key, r.operation, r.payment_ref, r.payment_token, r.amount, r.currency, r.outcome, r.reason, $9
+              from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[])
+                   with ordinality as r(idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, n)
+             order by r.n
+            on conflict (idempotency_key) do nothing
+            returning idempotency_key
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.IdempotencyKey)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Operation)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.ProviderReference)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.PaymentToken)] });
+        command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = [.. records.Select(r => r.Amount.Amount)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Amount.Currency)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.Outcome == GatewayOutcome.Approved ? "approved" : "declined")] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. records.Select(r => r.Result.Reason)] });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                inserted.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var record in records)
+        {
+            record.Inserted.TrySetResult(inserted.Contains(record.IdempotencyKey));
+        }
+    }
+
+    private sealed record PendingRecord(string IdempotencyKey, string Operation, GatewayResult Result, Money Amount, string PaymentToken) : IGroupedRequest
+    {
+        public TaskCompletionSource<bool> Inserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception exception) => Inserted.TrySetException(exception);
     }
 }
