@@ -189,7 +189,7 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         var staleSaga = Guid.NewGuid();
         var aheadSaga = Guid.NewGuid();
         var goodSagas = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToArray();
-        static NpgsqlBatchCommand Index(Guid id, DateTimeOffset now) => OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(id, false, null, null, now);
+        static IRowAlongside Index(Guid id, DateTimeOffset now) => OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(id, false, null, null, now);
 
         var good = goodSagas.Select(id => store.AppendAsync($"fresh-{id:N}", "test", 0, [Event()], [Index(id, _time.GetUtcNow())])).ToList();
         var behind = store.AppendAsync(contested, "test", 0, [Event()], [Index(staleSaga, _time.GetUtcNow())]);
@@ -374,6 +374,95 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         await store.CompleteAsync(taken, new StoredResponse(202, "application/json", null, "{}"));
         Assert.Equal(ClaimOutcome.Completed, (await store.ClaimAsync(taken, [1])).Outcome);
         Assert.Equal(ClaimOutcome.Mismatch, (await store.ClaimAsync(taken, [3])).Outcome);
+    }
+
+    [Fact]
+    public async Task Saga_index_rows_of_a_group_are_one_statement_and_a_saga_written_twice_keeps_its_later_row()
+    {
+        var now = _time.GetUtcNow();
+        var (waiting, finished, twice) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        IRowAlongside[] rows =
+        [
+            OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(twice, false, null, now.AddSeconds(5), now),
+            OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(waiting, false, null, now.AddSeconds(30), now),
+            OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(finished, true, "Completed", null, now.AddSeconds(1)),
+            OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(twice, true, "Cancelled", null, now.AddSeconds(2)),
+        ];
+
+        await using (var batch = db.DataSource.CreateBatch())
+        {
+            batch.BatchCommands.Add(rows[0].WriteAll(rows));
+            Assert.Equal(3, await batch.ExecuteNonQueryAsync());
+        }
+
+        await using var read = db.DataSource.CreateCommand(
+            "select order_id, finished, outcome, wake_at, started_at, updated_at from sagas where order_id = any($1)");
+        read.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [waiting, finished, twice] });
+        var found = new Dictionary<Guid, (bool Finished, string? Outcome, DateTimeOffset? WakeAt, DateTimeOffset Started, DateTimeOffset Updated)>();
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                found[reader.GetGuid(0)] = (reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5));
+            }
+        }
+
+        Assert.Equal((false, null, now.AddSeconds(30), now, now), found[waiting]);
+        Assert.Equal((true, "Completed", null, now.AddSeconds(1), now.AddSeconds(1)), found[finished]);
+        Assert.Equal((true, "Cancelled", null, now.AddSeconds(2), now.AddSeconds(2)), found[twice]);
+
+        // A later row updates a saga's row and keeps when it started.
+        await using (var batch = db.DataSource.CreateBatch())
+        {
+            IRowAlongside[] later = [OrderPlatform.EventStore.Sagas.SagaIndex.Upsert(waiting, true, "Rejected", null, now.AddSeconds(40))];
+            batch.BatchCommands.Add(later[0].WriteAll(later));
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                if (reader.GetGuid(0) == waiting)
+                {
+                    Assert.Equal((true, "Rejected", now, now.AddSeconds(40)), (reader.GetBoolean(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5)));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Responses_stored_alongside_appends_keep_a_keys_first_response_and_leave_completed_keys_alone()
+    {
+        var store = new IdempotencyStore(db.DataSource, _time, new IdempotencyStoreOptions());
+        var (a, b, done) = ($"along-{Guid.NewGuid()}", $"along-{Guid.NewGuid()}", $"along-{Guid.NewGuid()}");
+        foreach (var key in new[] { a, b, done })
+        {
+            Assert.Equal(ClaimOutcome.Claimed, (await store.ClaimAsync(key, [1])).Outcome);
+        }
+
+        var earlier = new StoredResponse(202, "application/json", "/orders/done", "{}");
+        await store.CompleteAsync(done, earlier);
+        var first = new StoredResponse(202, "application/json", "/orders/a", """{"n":1}""");
+        IRowAlongside[] rows =
+        [
+            IdempotencyStore.CompleteCommand(b, new StoredResponse(409, null, null, null)),
+            IdempotencyStore.CompleteCommand(a, first),
+            IdempotencyStore.CompleteCommand(a, new StoredResponse(500, null, null, null)),
+            IdempotencyStore.CompleteCommand(done, new StoredResponse(410, null, null, null)),
+        ];
+
+        // Two appends at once (one group commit or two): whichever way they go, a key keeps the first response it was
+        // given and a response stored already stays.
+        var events = new PostgresEventStore(db.DataSource, _time);
+        await Task.WhenAll(
+            events.AppendAsync($"along-{Guid.NewGuid():N}", "test", 0, [Event()], rows[..2]),
+            events.AppendAsync($"along-{Guid.NewGuid():N}", "test", 0, [Event()], rows[2..]));
+
+        Assert.Equal(first, (await store.ClaimAsync(a, [1])).Response);
+        Assert.Equal(new StoredResponse(409, null, null, null), (await store.ClaimAsync(b, [1])).Response);
+        Assert.Equal(earlier, (await store.ClaimAsync(done, [1])).Response);
     }
 
     [Fact]

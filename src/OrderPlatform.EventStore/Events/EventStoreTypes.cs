@@ -29,3 +29,17 @@ public sealed class ConcurrencyConflictException(string streamId, int expectedVe
 
     public int ExpectedVersion { get; } = expectedVersion;
 }
+
+/// <summary>
+/// A row written in the same transaction as an append (a saga index row, a stored response). The rows of one kind
+/// from every append of a group are written by one statement, so a group costs a statement per kind of row, not
+/// one per row.
+/// </summary>
+public interface IRowAlongside
+{
+    /// <summary>
+    /// The command that writes <paramref name="rows"/>: this row and the others of its type in the group, in the order
+    /// their appends were made.
+    /// </summary>
+    Npgsql.NpgsqlBatchCommand WriteAll(IReadOnlyList<IRowAlongside> rows);
+}

@@ -188,7 +188,8 @@ public sealed class PostgresEventStore
 
     /// <summary>
     /// Appends <paramref name="events"/> after <paramref name="expectedVersion"/> and returns the new version.
-    /// <paramref name="alongside"/> are further statements committed in the same transaction (for example the saga index).
+    /// <paramref name="alongside"/> are rows written in the same transaction (for example the saga index); those of one kind
+    /// from every append of a group share one statement.
     /// Unless <paramref name="publish"/> is false, every event gets an outbox row in the same transaction.
     /// With group commit the append may share its transaction with appends to other streams; it still commits
     /// or fails on its own version check alone. Once queued it is not cancelled.
@@ -203,7 +204,7 @@ public sealed class PostgresEventStore
         string aggregateType,
         int expectedVersion,
         IReadOnlyList<EventToAppend> events,
-        IReadOnlyList<NpgsqlBatchCommand>? alongside = null,
+        IReadOnlyList<IRowAlongside>? alongside = null,
         bool publish = true,
         CarriedAppend? carried = null,
         CancellationToken cancellationToken = default)
@@ -352,19 +353,12 @@ public sealed class PostgresEventStore
         // together, and a failed version check aborts them all.
         var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(command);
-        foreach (var append in group)
+        // Rows alongside, one statement per kind; built anew for every batch, since a group that fails is retried append
+        // by append and a command belongs to one batch only.
+        foreach (var rows in group.SelectMany(a => a.Alongside).GroupBy(r => r.GetType()))
         {
-            foreach (var side in append.Alongside)
-            {
-                // A copy: a group that fails is retried append by append, and a command belongs to one batch only.
-                var copy = new NpgsqlBatchCommand(side.CommandText);
-                foreach (NpgsqlParameter parameter in side.Parameters)
-                {
-                    copy.Parameters.Add(parameter.Clone());
-                }
-
-                batch.BatchCommands.Add(copy);
-            }
+            var kind = rows.ToList();
+            batch.BatchCommands.Add(kind[0].WriteAll(kind));
         }
 
         return batch;
@@ -415,7 +409,7 @@ public sealed class PostgresEventStore
         string AggregateType,
         int ExpectedVersion,
         IReadOnlyList<EventToAppend> Events,
-        IReadOnlyList<NpgsqlBatchCommand> Alongside,
+        IReadOnlyList<IRowAlongside> Alongside,
         bool Publish,
         CarriedAppend? Carried)
         : IGroupedRequest

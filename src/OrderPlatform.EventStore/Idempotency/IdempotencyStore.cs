@@ -167,19 +167,34 @@ public sealed class IdempotencyStore
     /// Stores the response under a claimed key as part of another transaction: the one that records the request's
     /// effect, so that the effect and the response commit together (or neither does).
     /// </summary>
-    public static NpgsqlBatchCommand CompleteCommand(string key, StoredResponse response)
+    public static IRowAlongside CompleteCommand(string key, StoredResponse response) => new CompletionAlongside(key, response);
+
+    /// <summary>
+    /// One statement that stores each response under its key, unless the key's response is stored already. A key given
+    /// twice keeps its first response; keys go in sorted order, so two statements lock the rows they share in the same order.
+    /// </summary>
+    private static NpgsqlBatchCommand CompletionsCommand(IEnumerable<(string Key, StoredResponse Response)> completions)
     {
+        var first = new SortedDictionary<string, StoredResponse>(StringComparer.Ordinal);
+        foreach (var (key, response) in completions)
+        {
+            first.TryAdd(key, response);
+        }
+
         var command = new NpgsqlBatchCommand(
             """
-            update idempotency_keys
-               set completed = true, status_code = $2, content_type = $3, location = $4, response_body = $5
-             where idempotency_key = $1 and not completed
+            update idempotency_keys k
+               set completed = true, status_code = c.status_code, content_type = c.content_type, location = c.location,
+                   response_body = c.response_body
+              from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
+                   as c(idempotency_key, status_code, content_type, location, response_body)
+             where k.idempotency_key = c.idempotency_key and not k.completed
             """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = response.StatusCode });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.ContentType ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Location ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)response.Body ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. first.Keys] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. first.Values.Select(r => r.StatusCode)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.ContentType)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.Location)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.Body)] });
         return command;
     }
 
@@ -195,21 +210,9 @@ public sealed class IdempotencyStore
     {
         Interlocked.Add(ref _completionCount, group.Count);
         Interlocked.Increment(ref _completionStatements);
-        await using var command = _dataSource.CreateCommand(
-            """
-            update idempotency_keys k
-               set completed = true, status_code = c.status_code, content_type = c.content_type, location = c.location,
-                   response_body = c.response_body
-              from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
-                   as c(idempotency_key, status_code, content_type, location, response_body)
-             where k.idempotency_key = c.idempotency_key
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. group.Select(c => c.Key)] });
-        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. group.Select(c => c.Response.StatusCode)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.ContentType)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Location)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. group.Select(c => c.Response.Body)] });
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(CompletionsCommand(group.Select(c => (c.Key, c.Response))));
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
         foreach (var completion in group)
         {
             completion.Written.TrySetResult();
@@ -221,6 +224,13 @@ public sealed class IdempotencyStore
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Fail(Exception exception) => Written.TrySetException(exception);
+    }
+
+    /// <summary>A response stored in the transaction of an append; those of a group commit share one statement.</summary>
+    private sealed record CompletionAlongside(string Key, StoredResponse Response) : IRowAlongside
+    {
+        public NpgsqlBatchCommand WriteAll(IReadOnlyList<IRowAlongside> rows) =>
+            CompletionsCommand(rows.Cast<CompletionAlongside>().Select(c => (c.Key, c.Response)));
     }
 
     /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>

@@ -70,9 +70,9 @@ public sealed class OrderSagaGrain(
     /// healthy saga's steps take milliseconds, and one that is quiet longer than the scan's window only gets a
     /// harmless nudge. The append that starts the saga also stores the response of the request that started it.
     /// </summary>
-    protected override IReadOnlyList<NpgsqlBatchCommand> Alongside(OrderSaga stateAfter)
+    protected override IReadOnlyList<IRowAlongside> Alongside(OrderSaga stateAfter)
     {
-        var alongside = new List<NpgsqlBatchCommand>(2);
+        var alongside = new List<IRowAlongside>(2);
         _pendingResponse = null;
         if (_responseToStore is { } response && State.Phase == SagaPhase.NotStarted)
         {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Npgsql;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Sagas;
 
@@ -127,7 +126,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     }
 
     /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
-    protected virtual IReadOnlyList<NpgsqlBatchCommand> Alongside(TState stateAfter) => [];
+    protected virtual IReadOnlyList<IRowAlongside> Alongside(TState stateAfter) => [];
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
