@@ -185,12 +185,12 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
             completed = ThreadPool.CompletedWorkItemCount,
         },
 
-        // Appends, stream reads and stored responses, and the statements that carried them: concurrent ones share one.
+        // Appends, stream reads, idempotency claims and stored responses, and the statements that carried them: concurrent ones share one.
         eventStore = store.Counters,
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
-    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, stored idempotent responses, and their statements) to sample and difference. "
+    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

@@ -296,6 +296,9 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         long Responses(JsonElement sample, string counter) => sample.GetProperty("idempotency").GetProperty(counter).GetInt64();
         Assert.True(Responses(second, "completions") - Responses(first, "completions") >= 1, "the restock's response (the order's rides with its saga's start)");
         Assert.True(Responses(second, "completionStatements") > Responses(first, "completionStatements"));
+        long Claims(string counter) => Responses(second, counter) - Responses(first, counter);
+        Assert.True(Claims("claims") >= 2, $"{Claims("claims")} claims (the restock's key and the order's)");
+        Assert.InRange(Claims("claimStatements"), 1, Claims("claims"));
     }
 
     [Fact]

@@ -286,9 +286,12 @@ public sealed class PostgresEventStore
     private NpgsqlBatch CreateBatch(IReadOnlyList<PendingAppend> group)
     {
         var eventCount = group.Sum(a => a.Events.Count + (a.Carried?.Events.Count ?? 0));
-        var streamCount = group.Count + group.Count(a => a.Carried is not null);
-        var streams = new string[streamCount];
-        var expected = new int[streamCount];
+        // The guard checks the streams their writers expect at a version above 0. A writer that takes its stream to be
+        // new (version 0) needs no look: were the stream not empty, its first event's version would exist already and
+        // the (stream_id, version) key refuses the insert, failing the statement just as the guard would.
+        var guarded = group.Count(a => a.ExpectedVersion > 0) + group.Count(a => a.Carried is { ExpectedVersion: > 0 });
+        var streams = new string[guarded];
+        var expected = new int[guarded];
         var eventStreams = new string[eventCount];
         var versions = new int[eventCount];
         var ids = new Guid[eventCount];
@@ -302,8 +305,12 @@ public sealed class PostgresEventStore
         var s = 0;
         void Add(string streamId, int expectedVersion, IReadOnlyList<EventToAppend> events)
         {
-            streams[s] = streamId;
-            expected[s++] = expectedVersion;
+            if (expectedVersion > 0)
+            {
+                streams[s] = streamId;
+                expected[s++] = expectedVersion;
+            }
+
             for (var n = 0; n < events.Count; n++, i++)
             {
                 var e = events[n];
