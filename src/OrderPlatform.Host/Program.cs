@@ -48,6 +48,16 @@ if (hotPoolSetting is not null
 
 dataSourceBuilder.ConnectionStringBuilder.MaxPoolSize = hotPoolSize;
 
+// How long a starting silo waits for a database it cannot reach (a server still starting, or restarting) before it gives up.
+var startupWaitSetting = builder.Configuration["Database:StartupWait"];
+var startupWait = TimeSpan.FromSeconds(60);
+if (startupWaitSetting is not null
+    && (!TimeSpan.TryParse(startupWaitSetting, System.Globalization.CultureInfo.InvariantCulture, out startupWait) || startupWait < TimeSpan.Zero))
+{
+    Console.Error.WriteLine($"Database:StartupWait must be a duration such as 00:01:00 (zero or more), not '{startupWaitSetting}'.");
+    return 2;
+}
+
 var dataSource = dataSourceBuilder.Build();
 var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
 builder.Services.AddSingleton(dataSource);
@@ -124,7 +134,17 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Ad
 builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = 8 * 1024 * 1024);
 
 // The schema must exist before the silo joins the cluster through the membership table.
-var applied = await new MigrationRunner(sessionDataSource).ApplyAsync();
+IReadOnlyList<int> applied;
+try
+{
+    applied = await new MigrationRunner(sessionDataSource).ApplyWhenReachableAsync(startupWait, TimeProvider.System, (error, pause) =>
+        Console.Error.WriteLine($"The database is not reachable yet ({error.Message}); trying again in {pause.TotalSeconds:0.##} s."));
+}
+catch (Exception e) when (MigrationRunner.IsConnectionLoss(e))
+{
+    Console.Error.WriteLine($"The database could not be reached within Database:StartupWait ({startupWait}): {e.Message}");
+    return 1;
+}
 
 var app = builder.Build();
 app.UseExceptionHandler(new ExceptionHandlerOptions

@@ -34,6 +34,44 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource)
         return new Migration(version, Path.GetFileNameWithoutExtension(fileName)[(separator + 1)..], sql);
     }
 
+    /// <summary>
+    /// Applies what is missing, as <see cref="ApplyAsync"/>, waiting up to <paramref name="patience"/> for a database
+    /// that cannot be reached or drops the connection (a server starting or restarting, backends terminated): each
+    /// such failure is reported to <paramref name="retrying"/> with the pause before the next try, which doubles up to
+    /// 5 s. Other errors, and a lost connection once the patience is spent, propagate.
+    /// </summary>
+    public async Task<IReadOnlyList<int>> ApplyWhenReachableAsync(
+        TimeSpan patience, TimeProvider time, Action<Exception, TimeSpan> retrying, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(retrying);
+        var started = time.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                // Safe to repeat: each migration commits with its record, and the advisory lock goes with the connection.
+                return await ApplyAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsConnectionLoss(e) && time.GetElapsedTime(started) + pause <= patience)
+            {
+                retrying(e, pause);
+                await Task.Delay(pause, time, cancellationToken).ConfigureAwait(false);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="error"/> says the database could not be reached or dropped the connection, rather than refused the work.</summary>
+    public static bool IsConnectionLoss(Exception error) => error switch
+    {
+        // Class 08: connection exceptions; 57P01-57P03: the server shutting down, crashed or not yet accepting connections.
+        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal) || postgres.SqlState is "57P01" or "57P02" or "57P03",
+        NpgsqlException npgsql => npgsql.IsTransient,
+        _ => false,
+    };
+
     /// <summary>Applies what is missing and returns the versions applied now.</summary>
     public async Task<IReadOnlyList<int>> ApplyAsync(CancellationToken cancellationToken = default)
     {
