@@ -185,6 +185,7 @@ public sealed partial class KafkaPipelineTests(KafkaPlatformFixture fixture, Xun
         await fixture.WaitForEmptyOutboxAsync();
         await fixture.WaitForConsumerAsync([.. (await StoredEventsAsync(StreamsOf(sku, orders))).Select(e => e.EventId)]);
 
+        await fixture.WaitForDeadLetterAsync(fixture.Topics.Orders);
         var parked = Assert.Single(fixture.ReadAll(fixture.Topics.DeadLetter), r => r.Key == "order-poison");
         Assert.Equal("{ this is not an event", Encoding.UTF8.GetString(parked.Value));
         Assert.Contains("JsonException", parked.Headers[EnvelopeHeaders.DeadLetterReason], StringComparison.Ordinal);

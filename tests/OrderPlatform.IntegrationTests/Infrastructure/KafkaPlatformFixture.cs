@@ -92,6 +92,28 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
 
     /// <summary>Every message now on the given topics, read from the beginning with a plain consumer.</summary>
     public List<KafkaRecord> ReadAll(params string[] topics) => new KafkaTopicReader(Kafka.BootstrapServers).ReadAll(topics);
+
+    /// <summary>
+    /// Waits until the consumer has recorded a message of <paramref name="topic"/> as parked, which it does after the
+    /// dead-letter topic acknowledged it. A poison message's partition is consumed apart from the others, so events
+    /// consumed after it say nothing about when it is parked.
+    /// </summary>
+    public async Task WaitForDeadLetterAsync(string topic, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            if (await Api.ScalarAsync<long>($"select count(*) from {Schema}.dead_letters where kafka_topic = $1", topic) > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The consumer parked no message of {topic} within {limit}.");
+    }
 }
 
 public sealed record KafkaRecord(string Topic, int Partition, long Offset, string? Key, byte[] Value, IReadOnlyDictionary<string, string> Headers)
