@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
@@ -38,28 +37,18 @@ public sealed class StartupTests
     [Fact]
     public async Task A_silo_whose_database_never_answers_gives_up_after_its_startup_wait_with_exit_code_1_and_says_why()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryRoot.Path,
-        };
-        start.ArgumentList.Add(SiloProcess.HostAssemblyPath);
-        start.Environment["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Port={PostgresServer.FreePort()};Username=nobody;Database=none";
-        start.Environment["Database__StartupWait"] = "00:00:02";
+        var (exitCode, said, output) = await SiloProcess.RunUntilExitAsync(
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = $"Host=127.0.0.1;Port={PostgresServer.FreePort()};Username=nobody;Database=none",
+                ["Database__StartupWait"] = "00:00:02",
+            },
+            TimeSpan.FromSeconds(60));
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-
-        Assert.Equal(1, process.ExitCode);
-        var said = await stderr;
+        Assert.Equal(1, exitCode);
         Assert.Contains("The database is not reachable yet", said, StringComparison.Ordinal);
         Assert.Contains("The database could not be reached within Database:StartupWait (00:00:02)", said, StringComparison.Ordinal);
-        Assert.DoesNotContain("Unhandled exception", said + await stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", said + output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -67,24 +56,16 @@ public sealed class StartupTests
     [InlineData("-00:00:01")]
     public async Task A_startup_wait_that_is_not_a_duration_of_zero_or_more_exits_with_code_2(string value)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryRoot.Path,
-        };
-        start.ArgumentList.Add(SiloProcess.HostAssemblyPath);
-        start.Environment["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=nobody;Database=none";
-        start.Environment["Database__StartupWait"] = value;
+        var (exitCode, error, _) = await SiloProcess.RunUntilExitAsync(
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=nobody;Database=none",
+                ["Database__StartupWait"] = value,
+            },
+            TimeSpan.FromSeconds(60));
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-
-        Assert.Equal(2, process.ExitCode);
-        Assert.Contains($"Database:StartupWait must be a duration such as 00:01:00 (zero or more), not '{value}'.", await stderr, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"Database:StartupWait must be a duration such as 00:01:00 (zero or more), not '{value}'.", error, StringComparison.Ordinal);
     }
 
     /// <summary>Accepts connections on a loopback port and relays each, both ways, to another endpoint.</summary>

@@ -76,14 +76,7 @@ public sealed class SiloProcess : IAsyncDisposable
         (int Http, int Silo, int Gateway)? ports)
     {
         var (httpPort, siloPort, gatewayPort) = ports ?? (PostgresServer.FreePort(), PostgresServer.FreePort(), PostgresServer.FreePort());
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepositoryRoot.Path,
-        };
-        start.ArgumentList.Add(HostAssemblyPath);
+        var start = HostStartInfo();
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
         start.Environment["ConnectionStrings__Postgres"] = connectionString;
@@ -175,6 +168,49 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"The silo on port {HttpPort} did not answer /health within {timeout}; see {LogPath}.");
+    }
+
+    /// <summary>
+    /// Runs the host with <paramref name="environment"/> for a start that is expected to end (a setting it refuses, a
+    /// database it gives up on) and returns its exit code and what it wrote to standard error and output.
+    /// </summary>
+    public static async Task<(int ExitCode, string Error, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var start = HostStartInfo();
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the silo process.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ProcessControl.Kill(process);
+            throw new TimeoutException($"The silo process did not exit within {timeout}.");
+        }
+
+        return (process.ExitCode, await error, await output);
+    }
+
+    /// <summary>The host's process, with its output redirected, run from the repository's root.</summary>
+    private static ProcessStartInfo HostStartInfo()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryRoot.Path,
+        };
+        start.ArgumentList.Add(HostAssemblyPath);
+        return start;
     }
 
     /// <summary>SIGKILL: no shutdown, no cleanup, like kill -9.</summary>
