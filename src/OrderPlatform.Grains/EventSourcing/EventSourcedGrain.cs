@@ -125,7 +125,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }, RestingLinger, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Statements to commit in the same transaction as an append (for example an index row).</summary>
+    /// <summary>Rows to write in the same transaction as an append (for example an index row).</summary>
     protected virtual IReadOnlyList<IRowAlongside> Alongside(TState stateAfter) => [];
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)

@@ -42,14 +42,14 @@ public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, boo
 /// </summary>
 public sealed class SimulatedPaymentGateway : IPaymentGateway
 {
-    private readonly NpgsqlDataSource dataSource;
-    private readonly TimeProvider time;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
     private readonly StatementGroups<PendingRecord> _records;
 
     public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time)
     {
-        this.dataSource = dataSource;
-        this.time = time;
+        _dataSource = dataSource;
+        _time = time;
         _records = new StatementGroups<PendingRecord>(
             group => KeyedGroups.WriteAsync(group, r => r.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
             maxRunning: 2,
@@ -80,7 +80,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
         if (behaviour.AuthorizeDelay > TimeSpan.Zero)
         {
-            await Task.Delay(behaviour.AuthorizeDelay, time, cancellationToken);
+            await Task.Delay(behaviour.AuthorizeDelay, _time, cancellationToken);
         }
 
         var result = behaviour.Decline
@@ -126,7 +126,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     private async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
         string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             """
             select e.outcome, e.payment_ref, e.reason,
                    (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved'),
@@ -173,7 +173,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
     public async Task<GatewayResult?> LookupAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("select outcome, payment_ref, reason from psp_simulator.operations where idempotency_key = $1");
+        await using var command = _dataSource.CreateCommand("select outcome, payment_ref, reason from psp_simulator.operations where idempotency_key = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? RecordedResult(reader) : null;
@@ -190,7 +190,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     /// <summary>Counts one more failed attempt under the key; true while the count is within the failures to simulate.</summary>
     private async Task<bool> CountFailureAsync(string idempotencyKey, int failures, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             """
             insert into psp_simulator.attempts (idempotency_key, failures) values ($1, 1)
             on conflict (idempotency_key) do update set failures = psp_simulator.attempts.failures + 1
@@ -203,7 +203,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
     private async Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             "select payment_token from psp_simulator.operations where payment_ref = $1 and operation = 'authorize' and outcome = 'approved'");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
         return await command.ExecuteScalarAsync(cancellationToken) as string;
@@ -211,7 +211,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
     private async Task<bool> HasAsync(string providerReference, string operation, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             "select exists (select 1 from psp_simulator.operations where payment_ref = $1 and operation = $2 and outcome = 'approved')");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operation });
@@ -238,7 +238,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     /// <summary>Records answers under distinct keys in one statement; each learns whether its row is the one kept.</summary>
     private async Task InsertRecordsAsync(IReadOnlyList<PendingRecord> records)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             """
             insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
             select r.idempotency_key, r.operation, r.payment_ref, r.payment_token, r.amount, r.currency, r.outcome, r.reason, $9
@@ -256,7 +256,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Amount.Currency)] });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.Outcome == GatewayOutcome.Approved ? "approved" : "declined")] });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. records.Select(r => r.Result.Reason)] });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
         {
