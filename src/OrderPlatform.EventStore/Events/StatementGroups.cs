@@ -159,4 +159,21 @@ public static class KeyedGroups
             settleRepeat(repeat);
         }
     }
+
+    /// <summary>
+    /// Runs an insert that returns the key of each row it wrote (<c>returning</c> the key as its only column) and returns
+    /// those keys: the requests whose key is among them are the ones whose row is kept.
+    /// </summary>
+    public static async Task<HashSet<string>> ReturnedKeysAsync(Npgsql.NpgsqlCommand insert)
+    {
+        ArgumentNullException.ThrowIfNull(insert);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
+    }
 }

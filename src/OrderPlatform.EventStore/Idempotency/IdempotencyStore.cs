@@ -129,15 +129,7 @@ public sealed class IdempotencyStore
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Retention, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + _options.Lease, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync().ConfigureAwait(false))
-            {
-                claimed.Add(reader.GetString(0));
-            }
-        }
-
+        var claimed = await KeyedGroups.ReturnedKeysAsync(command).ConfigureAwait(false);
         foreach (var claim in claims)
         {
             claim.Claimed.TrySetResult(claimed.Contains(claim.Key));

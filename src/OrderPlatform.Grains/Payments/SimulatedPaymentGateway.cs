@@ -257,15 +257,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.Outcome == GatewayOutcome.Approved ? "approved" : "declined")] });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. records.Select(r => r.Result.Reason)] });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        var inserted = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                inserted.Add(reader.GetString(0));
-            }
-        }
-
+        var inserted = await KeyedGroups.ReturnedKeysAsync(command);
         foreach (var record in records)
         {
             record.Inserted.TrySetResult(inserted.Contains(record.IdempotencyKey));
