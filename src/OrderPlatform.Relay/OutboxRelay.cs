@@ -209,6 +209,8 @@ public sealed class OutboxRelay(
             EnableIdempotence = true,
             Acks = Acks.All,
             LingerMs = 5,
+            // Only whether each message was persisted is read: the client need not copy every message back for its report.
+            DeliveryReportFields = "status",
             MessageTimeoutMs = (int)_options.DeliveryTimeout.TotalMilliseconds,
             RequestTimeoutMs = (int)_options.RequestTimeout.TotalMilliseconds,
             SocketTimeoutMs = (int)_options.RequestTimeout.TotalMilliseconds,

@@ -54,6 +54,51 @@ public sealed class BadInputTests(PlatformFixture fixture) : IClassFixture<Platf
         Assert.Equal(before, await _api.WrittenRowsAsync());
     }
 
+    public static TheoryData<string, string, int> ChunkedCases => new()
+    {
+        // name, body, expected status
+        { "malformed JSON", """{"customerId": "c-1", "lines": [""", 400 },
+        { "quantity 0", Order(Lines(1, "0")), 400 },
+        { "5 MB body", Order("[]").Replace("\"c-1\"", "\"" + new string('x', 5 * 1024 * 1024) + "\"", StringComparison.Ordinal), 413 },
+    };
+
+    /// <summary>A body sent in chunks, with no Content-Length, is read and limited like one of known length.</summary>
+    [Theory]
+    [MemberData(nameof(ChunkedCases))]
+    public async Task Bad_orders_sent_in_chunks_get_a_problem_and_write_nothing(string name, string body, int expectedStatus)
+    {
+        await EnsureSkuAsync();
+        var before = await _api.WrittenRowsAsync();
+
+        using var response = await PostChunkedAsync(body, $"bad-chunked-{Guid.NewGuid()}");
+
+        await AssertProblemAsync(response, expectedStatus, $"chunked {name}");
+        Assert.Equal(before, await _api.WrittenRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_good_order_sent_in_chunks_is_accepted()
+    {
+        await EnsureSkuAsync();
+
+        using var response = await PostChunkedAsync(Order(Lines(2)), $"chunked-{Guid.NewGuid()}");
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, $"expected 202, got {(int)response.StatusCode}: {text}");
+        Assert.NotEqual(Guid.Empty, JsonDocument.Parse(text).RootElement.GetProperty("orderId").GetGuid());
+    }
+
+    private async Task<HttpResponseMessage> PostChunkedAsync(string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return await _api.Http.SendAsync(request);
+    }
+
     [Theory]
     [InlineData("", 400)]
     [InlineData("key with spaces", 400)]

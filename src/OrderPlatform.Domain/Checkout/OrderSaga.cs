@@ -60,7 +60,7 @@ public sealed record OrderSaga
 {
     public static readonly OrderSaga Initial = new();
 
-    public SagaStarted? Start { get; init; }
+    public SagaStarted? Start { get; private init; }
 
     public SagaPhase Phase { get; init; }
 
@@ -74,35 +74,64 @@ public sealed record OrderSaga
 
     public DateTimeOffset? FinishedAt { get; init; }
 
-    public IReadOnlyList<StockLine> StockLines => Start is null ? [] : StockLinesOf(Start.Lines);
+    /// <summary>The order's lines by SKU, worked out once when the saga starts (every decision looks at them).</summary>
+    public IReadOnlyList<StockLine> StockLines { get; private init; } = [];
 
-    /// <summary>Once capture has begun the money may have moved: the saga only goes forward from there.</summary>
+    /// <summary>The forward stages, worked out with <see cref="StockLines"/>: they depend on the start alone.</summary>
+    private IReadOnlyList<IReadOnlyList<SagaStep>> Forward { get; init; } = [];
+
     /// <summary>Whether <paramref name="attempt"/> of <paramref name="step"/> is the one running, its outcome not yet recorded.</summary>
     public bool IsRunning(SagaStep step, int attempt) =>
         Steps.TryGetValue(step, out var progress) && progress.Status == StepStatus.Running && progress.Attempts == attempt;
 
-    public bool PastPointOfNoReturn => Steps.ContainsKey(new SagaStep(SagaStepKind.CapturePayment));
+    /// <summary>Once capture has begun the money may have moved: the saga only goes forward from there.</summary>
+    public bool PastPointOfNoReturn => Steps.ContainsKey(CapturePayment);
+
+    // The steps that name no SKU, one instance each: decisions look them up many times per order.
+    private static readonly SagaStep PlaceOrder = new(SagaStepKind.PlaceOrder);
+    private static readonly SagaStep AuthorizePayment = new(SagaStepKind.AuthorizePayment);
+    private static readonly SagaStep ConfirmOrder = new(SagaStepKind.ConfirmOrder);
+    private static readonly SagaStep CapturePayment = new(SagaStepKind.CapturePayment);
+    private static readonly SagaStep CompleteOrder = new(SagaStepKind.CompleteOrder);
+    private static readonly SagaStep VoidPayment = new(SagaStepKind.VoidPayment);
+    private static readonly SagaStep RejectOrder = new(SagaStepKind.RejectOrder);
+    private static readonly SagaStep CancelOrder = new(SagaStepKind.CancelOrder);
 
     public static IReadOnlyList<StockLine> StockLinesOf(IEnumerable<OrderLine> lines) =>
         [.. lines.GroupBy(l => l.Sku, StringComparer.Ordinal).Select(g => new StockLine(g.Key, g.Sum(l => l.Quantity)))];
 
     public OrderSaga Apply(SagaEvent @event) => @event switch
     {
-        SagaStarted e => this with { Start = e, Phase = SagaPhase.Forward },
-        SagaStepStarted e => WithStep(e.Step, e.StartedAt, p => p with { Status = StepStatus.Running, Attempts = e.Attempt, RetryAt = null }),
-        SagaStepSucceeded e => WithStep(e.Step, e.SucceededAt, p => p with { Status = StepStatus.Succeeded, RetryAt = null, LastMessage = e.Detail, FinishedAt = e.SucceededAt }),
-        SagaStepFailed e => WithStep(e.Step, e.FailedAt, p => p with { Status = StepStatus.Failed, RetryAt = e.RetryAt, LastMessage = e.Reason, FinishedAt = e.FailedAt }),
+        SagaStarted e => Started(e),
+        SagaStepStarted e => WithStep(e.Step, Progress(e.Step, e.StartedAt) with { Status = StepStatus.Running, Attempts = e.Attempt, RetryAt = null }),
+        SagaStepSucceeded e => WithStep(e.Step, Progress(e.Step, e.SucceededAt) with { Status = StepStatus.Succeeded, RetryAt = null, LastMessage = e.Detail, FinishedAt = e.SucceededAt }),
+        SagaStepFailed e => WithStep(e.Step, Progress(e.Step, e.FailedAt) with { Status = StepStatus.Failed, RetryAt = e.RetryAt, LastMessage = e.Reason, FinishedAt = e.FailedAt }),
         SagaCancellationRequested e => this with { CancellationReason = e.Reason },
         SagaCompensationStarted e => this with { Phase = SagaPhase.Compensating, Outcome = e.Outcome, Reason = e.Reason },
         SagaFinished e => this with { Phase = SagaPhase.Finished, Outcome = e.Outcome, Reason = e.Reason ?? Reason, FinishedAt = e.FinishedAt },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown saga event."),
     };
 
-    private OrderSaga WithStep(SagaStep step, DateTimeOffset at, Func<StepProgress, StepProgress> change)
+    private OrderSaga Started(SagaStarted started)
     {
-        var current = Steps.TryGetValue(step, out var p) ? p : new StepProgress(StepStatus.Running, 0, null, null, at, null);
-        return this with { Steps = Steps.SetItem(step, change(current)) };
+        var stock = StockLinesOf(started.Lines);
+        IReadOnlyList<IReadOnlyList<SagaStep>> forward =
+        [
+            [PlaceOrder, .. stock.Select(l => new SagaStep(SagaStepKind.ReserveStock, l.Sku))],
+            [AuthorizePayment],
+            [ConfirmOrder],
+            [CapturePayment],
+            [.. stock.Select(l => new SagaStep(SagaStepKind.CommitStock, l.Sku))],
+            [CompleteOrder],
+        ];
+        return this with { Start = started, Phase = SagaPhase.Forward, StockLines = stock, Forward = forward };
     }
+
+    /// <summary>The step's progress so far, or a fresh one that starts at <paramref name="at"/>.</summary>
+    private StepProgress Progress(SagaStep step, DateTimeOffset at) =>
+        Steps.TryGetValue(step, out var progress) ? progress : new StepProgress(StepStatus.Running, 0, null, null, at, null);
+
+    private OrderSaga WithStep(SagaStep step, StepProgress progress) => this with { Steps = Steps.SetItem(step, progress) };
 
     public IReadOnlyList<SagaEvent> Begin(
         Guid orderId,
@@ -156,24 +185,7 @@ public sealed record OrderSaga
     /// is never held for an order that cannot ship; the order completes only after its stock is committed, so an
     /// order that has ended holds no stock.
     /// </summary>
-    public IReadOnlyList<IReadOnlyList<SagaStep>> ForwardPlan()
-    {
-        if (Start is null)
-        {
-            return [];
-        }
-
-        var stock = StockLines;
-        return
-        [
-            [new SagaStep(SagaStepKind.PlaceOrder), .. stock.Select(l => new SagaStep(SagaStepKind.ReserveStock, l.Sku))],
-            [new SagaStep(SagaStepKind.AuthorizePayment)],
-            [new SagaStep(SagaStepKind.ConfirmOrder)],
-            [new SagaStep(SagaStepKind.CapturePayment)],
-            [.. stock.Select(l => new SagaStep(SagaStepKind.CommitStock, l.Sku))],
-            [new SagaStep(SagaStepKind.CompleteOrder)],
-        ];
-    }
+    public IReadOnlyList<IReadOnlyList<SagaStep>> ForwardPlan() => Forward;
 
     /// <summary>
     /// Compensations for every forward step that was started, whether or not its outcome was recorded: a step
@@ -183,9 +195,9 @@ public sealed record OrderSaga
     public IReadOnlyList<IReadOnlyList<SagaStep>> CompensationPlan()
     {
         var plan = new List<IReadOnlyList<SagaStep>>();
-        if (Steps.ContainsKey(new SagaStep(SagaStepKind.AuthorizePayment)))
+        if (Steps.ContainsKey(AuthorizePayment))
         {
-            plan.Add([new SagaStep(SagaStepKind.VoidPayment)]);
+            plan.Add([VoidPayment]);
         }
 
         var releases = StockLines.Reverse()
@@ -197,7 +209,7 @@ public sealed record OrderSaga
             plan.Add(releases);
         }
 
-        plan.Add([new SagaStep(Outcome == SagaOutcome.Rejected ? SagaStepKind.RejectOrder : SagaStepKind.CancelOrder)]);
+        plan.Add([Outcome == SagaOutcome.Rejected ? RejectOrder : CancelOrder]);
         return plan;
     }
 
@@ -220,15 +232,17 @@ public sealed record OrderSaga
 
     private SagaDecision Next(IReadOnlyList<IReadOnlyList<SagaStep>> plan, DateTimeOffset now, SagaOutcome outcomeWhenDone, bool canWaitPastDeadline)
     {
-        foreach (var stage in plan)
+        for (var s = 0; s < plan.Count; s++)
         {
-            var runnable = new List<StepAttempt>();
+            var stage = plan[s];
+            List<StepAttempt>? runnable = null;
             DateTimeOffset? earliestRetry = null;
-            foreach (var step in stage)
+            for (var i = 0; i < stage.Count; i++)
             {
+                var step = stage[i];
                 if (!Steps.TryGetValue(step, out var progress))
                 {
-                    runnable.Add(new StepAttempt(step, 1));
+                    (runnable ??= []).Add(new StepAttempt(step, 1));
                 }
                 else if (progress.Status == StepStatus.Succeeded)
                 {
@@ -241,11 +255,11 @@ public sealed record OrderSaga
                 else
                 {
                     // Running (cut off by a crash) or failed transiently: run again under the same command id.
-                    runnable.Add(new StepAttempt(step, progress.Attempts + 1));
+                    (runnable ??= []).Add(new StepAttempt(step, progress.Attempts + 1));
                 }
             }
 
-            if (runnable.Count > 0)
+            if (runnable is not null)
             {
                 return new SagaDecision.Run(runnable);
             }

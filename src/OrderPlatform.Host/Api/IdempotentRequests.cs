@@ -140,8 +140,28 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
             return (default, Problems.UnsupportedMediaType());
         }
 
-        var buffer = new ArrayBufferWriter<byte>(Math.Min(maxBodyBytes, 16 * 1024));
+        // A body of known length is read into an array of its size (an order is a few hundred bytes); a chunked one
+        // into a buffer that grows as it arrives.
         var stream = request.Body;
+        if (request.ContentLength is { } length && request.Headers.TransferEncoding.Count == 0)
+        {
+            var body = new byte[length];
+            var filled = 0;
+            while (filled < body.Length)
+            {
+                var read = await stream.ReadAsync(body.AsMemory(filled), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                filled += read;
+            }
+
+            return (body.AsMemory(0, filled), null);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(4096);
         while (true)
         {
             var memory = buffer.GetMemory(4096);
