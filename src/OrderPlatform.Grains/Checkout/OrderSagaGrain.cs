@@ -463,8 +463,8 @@ public sealed class OrderSagaGrain(
         var commandId = OrderSaga.CommandId(OrderId, step);
 
         // References are made once per activation: making one resolves the interface type by reflection.
-        var order = _order ??= GrainFactory.GetGrain<IOrderGrain>(OrderId);
-        var payment = _payment ??= GrainFactory.GetGrain<IPaymentGrain>(OrderId);
+        var order = _order ??= GrainFactory.Get<IOrderGrain>(OrderId);
+        var payment = _payment ??= GrainFactory.Get<IPaymentGrain>(OrderId);
         var quantity = step.Sku is null ? 0 : State.StockLines.First(l => l.Sku == step.Sku).Quantity;
         return step.Kind switch
         {
@@ -489,7 +489,7 @@ public sealed class OrderSagaGrain(
         _stock ??= new Dictionary<string, IInventoryGrain>(StringComparer.Ordinal);
         if (!_stock.TryGetValue(sku, out var grain))
         {
-            _stock[sku] = grain = GrainFactory.GetGrain<IInventoryGrain>(sku);
+            _stock[sku] = grain = GrainFactory.Get<IInventoryGrain>(sku);
         }
 
         return grain;

@@ -51,7 +51,7 @@ public static class InventoryApi
             var commandId = "restock:" + http.Request.Headers[IdempotentRequests.HeaderName].ToString();
             return Task.FromResult(PreparedRequest.Run(async _ =>
             {
-                var view = await grains.GetGrain<IInventoryGrain>(sku).RestockAsync(commandId, (int)body.Quantity.Value);
+                var view = await grains.Get<IInventoryGrain>(sku).RestockAsync(commandId, (int)body.Quantity.Value);
                 return new StoredResponse(StatusCodes.Status200OK, "application/json", $"/inventory/{sku}", JsonSerializer.Serialize(view, OrderRequests.Json));
             }));
         });
@@ -63,7 +63,7 @@ public static class InventoryApi
             return Problems.NotFound($"There is no SKU '{sku}'.");
         }
 
-        var view = await grains.GetGrain<IInventoryGrain>(sku).GetAsync();
+        var view = await grains.Get<IInventoryGrain>(sku).GetAsync();
         return view.Version == 0 ? Problems.NotFound($"There is no SKU '{sku}'.") : TypedResults.Ok(view);
     }
 }

@@ -102,7 +102,7 @@ public static class OrdersApi
                 // The order id is new unless this key and body came before (a retry after a failure, or a key reused
                 // after its retention): the saga's activation skips reading its stream, and finds it if it was wrong.
                 // The saga's start and the stored response commit together; a saga that had started already stores nothing.
-                var started = await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.GetGrain<IOrderSagaGrain>(orderId).StartAsync(
+                var started = await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.Get<IOrderSagaGrain>(orderId).StartAsync(
                     request, new ResponseToStore(key, response.StatusCode, response.ContentType, response.Location, response.Body)));
                 return new ExecutedRequest(response, started.ResponseStored);
             });
@@ -110,7 +110,7 @@ public static class OrdersApi
 
     private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
     {
-        var sagaGrain = grains.GetGrain<IOrderSagaGrain>(orderId);
+        var sagaGrain = grains.Get<IOrderSagaGrain>(orderId);
         Task<SagaView?> saga;
         if (PreferredWait(http.Request.Headers["Prefer"]) is { } wait)
         {
@@ -123,8 +123,8 @@ public static class OrdersApi
             saga = sagaGrain.GetAsync();
         }
 
-        var order = grains.GetGrain<IOrderGrain>(orderId).GetAsync();
-        var payment = grains.GetGrain<IPaymentGrain>(orderId).GetAsync();
+        var order = grains.Get<IOrderGrain>(orderId).GetAsync();
+        var payment = grains.Get<IPaymentGrain>(orderId).GetAsync();
         await Task.WhenAll(saga, order, payment);
         if (saga.Result is not { } sagaView)
         {
@@ -189,7 +189,7 @@ public static class OrdersApi
                 }
             }
 
-            var saga = grains.GetGrain<IOrderSagaGrain>(orderId);
+            var saga = grains.Get<IOrderSagaGrain>(orderId);
             if (await saga.GetAsync() is null)
             {
                 return PreparedRequest.Reject(Problems.NotFound($"There is no order {orderId}."));

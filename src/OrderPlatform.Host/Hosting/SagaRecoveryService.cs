@@ -54,7 +54,7 @@ public sealed class SagaRecoveryService(
             var stalled = await sagas.StalledAsync(now - quiet, now, BatchSize, stoppingToken);
             foreach (var orderId in stalled)
             {
-                await grains.GetGrain<IOrderSagaGrain>(orderId).ResumeAsync();
+                await grains.Get<IOrderSagaGrain>(orderId).ResumeAsync();
             }
 
             if (stalled.Count > 0)
