@@ -20,6 +20,9 @@ public sealed record ChaosOptions
     public string? JsonReport { get; init; }
     public string? LogDirectory { get; init; }
 
+    /// <summary>Settings added to every silo's environment (<c>--silo-env KEY=VALUE</c>, repeatable), after the runner's own.</summary>
+    public IReadOnlyDictionary<string, string> SiloEnvironment { get; init; } = new Dictionary<string, string>();
+
     public const string Usage = """
         Usage: OrderPlatform.Chaos [options]   (PostgreSQL: ConnectionStrings__Postgres, a server where databases may be created)
           --silos N                  silo processes (default 3)
@@ -35,7 +38,8 @@ public sealed record ChaosOptions
           --seed N                   random seed, printed so a run can be repeated
           --json PATH                also write the report as JSON
           --logs DIR                 process logs (default TestResults/chaos-logs)
-        Exit codes: 0 no violation, 1 a violation or the system did not quiesce, 2 bad arguments.
+          --silo-env KEY=VALUE       a setting for every silo, as an environment variable (repeatable), e.g. Saga__StalledAfter=00:00:10
+        Exit codes: 0 no violation, 1 a violation, the system did not quiesce, or a silo did not come up, 2 bad arguments.
         """;
 
     public static bool TryParse(string[] args, out ChaosOptions options, out string error)
@@ -75,6 +79,10 @@ public sealed record ChaosOptions
                 case "--seed" when Int(out var n): options = options with { Seed = n }; break;
                 case "--json": options = options with { JsonReport = value }; break;
                 case "--logs": options = options with { LogDirectory = value }; break;
+                case "--silo-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
+                    var separator = value.IndexOf('=', StringComparison.Ordinal);
+                    options = options with { SiloEnvironment = new Dictionary<string, string>(options.SiloEnvironment) { [value[..separator]] = value[(separator + 1)..] } };
+                    break;
                 default:
                     error = $"Unknown option or bad value: {name} {value}";
                     return false;

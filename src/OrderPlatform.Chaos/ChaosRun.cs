@@ -9,6 +9,9 @@ using OrderPlatform.KafkaMock;
 
 namespace OrderPlatform.Chaos;
 
+/// <summary>A silo did not come up (at the start or after a kill): the run cannot go on, and says which and why.</summary>
+public sealed class SiloDidNotStartException(string message) : Exception(message);
+
 public sealed record KillRecord(string Silo, DateTimeOffset At, int SagasInFlight, double? LastAffectedFinishedAfterSeconds);
 
 public sealed record ChaosReport(
@@ -32,15 +35,20 @@ public sealed record ChaosReport(
 /// One chaos experiment: a fresh database, librdkafka's mock cluster, N silo processes and the consumer, orders
 /// at a constant rate, faults on a schedule, then quiescence and the invariant checker.
 /// </summary>
-public sealed class ChaosRun(ChaosOptions options, string adminConnectionString, string repositoryRoot, string configuration)
+public sealed class ChaosRun(ChaosOptions options, string adminConnectionString, string repositoryRoot, string configuration) : IDisposable
 {
     private readonly Random _random = new(options.Seed);
     private readonly List<KillRecord> _kills = [];
     private readonly List<Task> _restartsInFlight = [];
+
+    // Cancelled when a restarted silo does not come up: the load stops, and the run ends with that silo's failure.
+    private readonly CancellationTokenSource _restartFailed = new();
     private int _restarts;
     private int _terminations;
     private int _brokerOutages;
     private int _consumerKills;
+
+    public void Dispose() => _restartFailed.Dispose();
 
     private static void Say(string line) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}");
 
@@ -75,7 +83,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         {
             var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
             urls.Add(new Uri($"http://127.0.0.1:{http}"));
-            silos.Add(new ManagedProcess($"silo-{i + 1}", Dll("OrderPlatform.Host"), ["--urls", urls[^1].ToString()], new Dictionary<string, string>
+            var environment = new Dictionary<string, string>
             {
                 ["ConnectionStrings__Postgres"] = connectionString,
                 ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
@@ -84,7 +92,13 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
                 ["Orleans__GatewayPort"] = gateway.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Logging__LogLevel__OrderPlatform"] = "Information",
-            }, Path.Combine(logs, $"silo-{i + 1}.log")));
+            };
+            foreach (var (key, value) in options.SiloEnvironment)
+            {
+                environment[key] = value;
+            }
+
+            silos.Add(new ManagedProcess($"silo-{i + 1}", Dll("OrderPlatform.Host"), ["--urls", urls[^1].ToString()], environment, Path.Combine(logs, $"silo-{i + 1}.log")));
         }
 
         using var consumer = new ManagedProcess("consumer", Dll("OrderPlatform.Projections"), [], new Dictionary<string, string>
@@ -105,7 +119,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             consumer.Start();
             for (var i = 0; i < silos.Count; i++)
             {
-                await WaitForHealthAsync(urls[i], TimeSpan.FromSeconds(90));
+                await WaitForHealthAsync(silos[i], urls[i], TimeSpan.FromSeconds(90));
             }
 
             Say($"{silos.Count} silos up: {string.Join(", ", urls)}");
@@ -113,7 +127,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             using var load = new LoadClient(urls, i => silos[i].IsRunning, skus, _random);
             await load.RestockAsync(quantity: 1_000_000, scarceQuantity: 200);
 
-            using var stop = new CancellationTokenSource();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(_restartFailed.Token);
             var loadTask = load.RunAsync(options.Rate, TimeSpan.FromSeconds(options.DurationSeconds), options.MaxOrders, stop.Token)
                 .ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
             var faults = new List<Task>
@@ -202,7 +216,16 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             await Task.Delay(TimeSpan.FromSeconds(options.RestartAfterSeconds), CancellationToken.None);
             silos[victim].Start();
             Interlocked.Increment(ref _restarts);
-            await WaitForHealthAsync(urls[victim], TimeSpan.FromSeconds(90));
+            try
+            {
+                await WaitForHealthAsync(silos[victim], urls[victim], TimeSpan.FromSeconds(90));
+            }
+            catch (SiloDidNotStartException)
+            {
+                await _restartFailed.CancelAsync();
+                throw;
+            }
+
             Say($"restarted {silos[victim].Name}");
         }, CancellationToken.None));
     }
@@ -315,12 +338,22 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             ? path
             : throw new FileNotFoundException($"Build {project} first (scripts/chaos.sh does).", path);
 
-    private static async Task WaitForHealthAsync(Uri url, TimeSpan timeout)
+    /// <summary>
+    /// Until the silo answers /health. A silo whose process exited on its own first fails the run at once, with its exit
+    /// code; one the runner killed meanwhile (a kill may land on a silo still starting) is waited for, since its restart
+    /// is due.
+    /// </summary>
+    private static async Task WaitForHealthAsync(ManagedProcess silo, Uri url, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
+            if (silo.UnexpectedExitCode is { } exitCode)
+            {
+                throw new SiloDidNotStartException($"{silo.Name} exited with code {exitCode} before it answered {url}health; see {silo.LogPath}");
+            }
+
             try
             {
                 if ((await http.GetAsync(new Uri(url, "/health"))).StatusCode == HttpStatusCode.OK)
@@ -335,7 +368,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"{url} did not become healthy within {timeout}.");
+        throw new SiloDidNotStartException($"{silo.Name} did not answer {url}health within {timeout}; see {silo.LogPath}");
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] parameters)

@@ -6,12 +6,29 @@ namespace OrderPlatform.Chaos;
 /// <summary>A child process that can be SIGKILLed and started again with the same arguments and environment.</summary>
 public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string logPath) : IDisposable
 {
-    private Process? _process;
+    // One start's process, and whether the runner ended it: the two are swapped together, so a look at them never
+    // pairs one start's process with another's mark.
+    private sealed class Started(Process process)
+    {
+        public Process Process => process;
+
+        public volatile bool EndedByRunner;
+    }
+
+    private Started? _started;
     private StreamWriter? _log;
 
     public string Name => name;
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _started is { Process.HasExited: false };
+
+    /// <summary>
+    /// The exit code of the last start's process when it exited without the runner killing or stopping it (a crash,
+    /// or a refused setting); null while it runs, and when the runner ended it.
+    /// </summary>
+    public int? UnexpectedExitCode => _started is { Process.HasExited: true, EndedByRunner: false } started ? started.Process.ExitCode : null;
+
+    public string LogPath => logPath;
 
     public void Start()
     {
@@ -30,11 +47,12 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
         _log ??= new StreamWriter(logPath, append: true) { AutoFlush = true };
         var log = _log;
         log.WriteLine($"---- {DateTime.UtcNow:O} starting {name}");
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {name}.");
-        _process.OutputDataReceived += (_, e) => Write(log, e.Data);
-        _process.ErrorDataReceived += (_, e) => Write(log, e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {name}.");
+        _started = new Started(process);
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
     }
 
     private static void Write(StreamWriter log, string? line)
@@ -51,20 +69,22 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
     /// <summary>SIGKILL, like kill -9: no shutdown hooks run.</summary>
     public void Kill()
     {
-        if (_process is { HasExited: false })
+        if (_started is { Process.HasExited: false } started)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            started.EndedByRunner = true;
+            started.Process.Kill(entireProcessTree: true);
+            started.Process.WaitForExit(10_000);
         }
     }
 
     /// <summary>SIGTERM and a bounded wait, then SIGKILL.</summary>
     public void Stop()
     {
-        if (_process is { HasExited: false })
+        if (_started is { Process.HasExited: false } started)
         {
-            Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
-            if (!_process.WaitForExit(20_000))
+            started.EndedByRunner = true;
+            Process.Start("kill", ["-TERM", started.Process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
+            if (!started.Process.WaitForExit(20_000))
             {
                 Kill();
             }
@@ -74,7 +94,7 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
     public void Dispose()
     {
         Stop();
-        _process?.Dispose();
+        _started?.Process.Dispose();
         _log?.Dispose();
     }
 }

@@ -21,7 +21,17 @@ while (!File.Exists(Path.Combine(root, "OrderPlatform.sln")))
 }
 
 var configuration = typeof(ChaosRun).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-var report = await new ChaosRun(options, connectionString, root, configuration).RunAsync();
+ChaosReport report;
+try
+{
+    using var run = new ChaosRun(options, connectionString, root, configuration);
+    report = await run.RunAsync();
+}
+catch (SiloDidNotStartException e)
+{
+    await Console.Error.WriteLineAsync($"The chaos run stopped: {e.Message}");
+    return 1;
+}
 
 Console.WriteLine();
 Console.WriteLine($"orders: {report.OrdersSent} sent, {report.OrdersAccepted} accepted, {report.ClientRetries} client retries, {report.ClientGaveUp} given up");

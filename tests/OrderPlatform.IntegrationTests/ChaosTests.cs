@@ -14,12 +14,49 @@ public sealed class ChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task Three_silos_with_two_kills_under_load_end_with_every_invariant_intact()
     {
+        var report = Path.Combine(Path.GetTempPath(), $"chaos-{Guid.NewGuid():N}.json");
+        var (exitCode, stdout, stderr) = await RunAsync("--silos", "3", "--duration", "32", "--rate", "10", "--kill-every", "10", "--restart-after", "3",
+            "--kill-consumer-every", "25", "--quiesce-timeout", "120", "--json", report);
+
+        Assert.True(exitCode == 0, $"the chaos run exited with {exitCode}:\n{stdout}\n{stderr}");
+        var result = JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement;
+        Assert.True(result.GetProperty("Kills").GetArrayLength() >= 2, "at least two silos were killed");
+        Assert.True(result.GetProperty("OrdersAccepted").GetInt32() >= 300, "a few hundred orders were accepted");
+        Assert.Equal(0, result.GetProperty("ClientGaveUp").GetInt64());
+        Assert.True(result.GetProperty("Quiesced").GetBoolean());
+        Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
+        File.Delete(report);
+    }
+
+    /// <summary>A silo that exits while the runner waits for it to come up ends the run at once, naming the silo and its exit code.</summary>
+    [Fact]
+    public async Task A_silo_that_exits_at_start_ends_the_run_with_its_exit_code()
+    {
+        // The silo refuses an invalid setting with exit code 2 (StartupTests).
+        var (exitCode, stdout, stderr) = await RunAsync("--silos", "1", "--duration", "30", "--kill-every", "0", "--silo-env", "Database__StartupWait=soon");
+
+        Assert.True(exitCode == 1, $"the chaos run exited with {exitCode}:\n{stdout}\n{stderr}");
+        Assert.Contains("The chaos run stopped: silo-1 exited with code 2 before it answered", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("silos up", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("NO_EQUALS_SIGN")]
+    [InlineData("=value")]
+    public async Task A_silo_setting_without_a_name_is_refused(string setting)
+    {
+        var (exitCode, _, stderr) = await RunAsync("--silo-env", setting);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"Unknown option or bad value: --silo-env {setting}", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] arguments)
+    {
         var server = await PostgresServer.InstanceAsync();
         var configuration = typeof(ChaosTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var dll = Path.Combine(RepositoryRoot.Path, "src", "OrderPlatform.Chaos", "bin", configuration, "net10.0", "OrderPlatform.Chaos.dll");
-        var report = Path.Combine(Path.GetTempPath(), $"chaos-{Guid.NewGuid():N}.json");
-        var start = new ProcessStartInfo("dotnet", [dll, "--silos", "3", "--duration", "32", "--rate", "10", "--kill-every", "10", "--restart-after", "3",
-            "--kill-consumer-every", "25", "--quiesce-timeout", "120", "--json", report])
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -34,14 +71,6 @@ public sealed class ChaosTests(ITestOutputHelper output)
         await process.WaitForExitAsync(timeout.Token);
         output.WriteLine(await stdout);
         output.WriteLine(await stderr);
-
-        Assert.True(process.ExitCode == 0, $"the chaos run exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        var result = JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement;
-        Assert.True(result.GetProperty("Kills").GetArrayLength() >= 2, "at least two silos were killed");
-        Assert.True(result.GetProperty("OrdersAccepted").GetInt32() >= 300, "a few hundred orders were accepted");
-        Assert.Equal(0, result.GetProperty("ClientGaveUp").GetInt64());
-        Assert.True(result.GetProperty("Quiesced").GetBoolean());
-        Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
-        File.Delete(report);
+        return (process.ExitCode, await stdout, await stderr);
     }
 }
