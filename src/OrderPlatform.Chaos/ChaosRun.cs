@@ -54,7 +54,8 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
 
     public async Task<ChaosReport> RunAsync()
     {
-        var database = $"chaos_{DateTime.UtcNow:yyyyMMddHHmmss}";
+        // The time says when the run was; the seed tells two runs started in the same second apart.
+        var database = $"chaos_{DateTime.UtcNow:yyyyMMddHHmmss}_{(uint)options.Seed}";
         await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
         await using (var create = admin.CreateCommand($"create database {database}"))
         {
