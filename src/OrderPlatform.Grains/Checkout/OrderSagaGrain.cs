@@ -462,7 +462,7 @@ public sealed class OrderSagaGrain(
         var start = State.Start!;
         var commandId = OrderSaga.CommandId(OrderId, step);
 
-        // References are made once per activation: making one resolves the interface type by reflection.
+        // References are kept for the activation: one object per grain instead of one per step.
         var order = _order ??= GrainFactory.Get<IOrderGrain>(OrderId);
         var payment = _payment ??= GrainFactory.Get<IPaymentGrain>(OrderId);
         var quantity = step.Sku is null ? 0 : State.StockLines.First(l => l.Sku == step.Sku).Quantity;
