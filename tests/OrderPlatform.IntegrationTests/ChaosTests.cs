@@ -64,13 +64,9 @@ public sealed class ChaosTests(ITestOutputHelper output)
         };
         start.Environment["ConnectionStrings__Postgres"] = server.AdminConnectionString;
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        await process.WaitForExitAsync(timeout.Token);
-        output.WriteLine(await stdout);
-        output.WriteLine(await stderr);
-        return (process.ExitCode, await stdout, await stderr);
+        var (exitCode, stdout, stderr) = await ProcessControl.RunToExitAsync(start, "The chaos run", TimeSpan.FromMinutes(6));
+        output.WriteLine(stdout);
+        output.WriteLine(stderr);
+        return (exitCode, stdout, stderr);
     }
 }

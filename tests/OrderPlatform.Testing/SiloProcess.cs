@@ -182,21 +182,8 @@ public sealed class SiloProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the silo process.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            ProcessControl.Kill(process);
-            throw new TimeoutException($"The silo process did not exit within {timeout}.");
-        }
-
-        return (process.ExitCode, await error, await output);
+        var (exitCode, output, error) = await ProcessControl.RunToExitAsync(start, "The silo process", timeout);
+        return (exitCode, error, output);
     }
 
     /// <summary>The host's process, with its output redirected, run from the repository's root.</summary>

@@ -42,20 +42,6 @@ internal static class CheckerProcess
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The checker did not exit within 60 s: {await output}{await errors}");
-        }
-
-        return (process.ExitCode, await output, await errors);
+        return await ProcessControl.RunToExitAsync(start, "The checker", TimeSpan.FromSeconds(60));
     }
 }
