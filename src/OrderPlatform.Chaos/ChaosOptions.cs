@@ -79,8 +79,7 @@ public sealed record ChaosOptions
                 case "--seed" when Int(out var n): options = options with { Seed = n }; break;
                 case "--json": options = options with { JsonReport = value }; break;
                 case "--logs": options = options with { LogDirectory = value }; break;
-                case "--silo-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
-                    var separator = value.IndexOf('=', StringComparison.Ordinal);
+                case "--silo-env" when value.IndexOf('=', StringComparison.Ordinal) is var separator && separator > 0:
                     options = options with { SiloEnvironment = new Dictionary<string, string>(options.SiloEnvironment) { [value[..separator]] = value[(separator + 1)..] } };
                     break;
                 default:
