@@ -58,6 +58,26 @@ if (startupWaitSetting is not null
     return 2;
 }
 
+// How long a small group of writes waits for company (decision record 0019): a wait beyond a second would hold every
+// quiet write that long, so it is refused rather than taken.
+var groupWaitSetting = builder.Configuration["EventStore:GroupWait"];
+if (groupWaitSetting is not null
+    && (!TimeSpan.TryParse(groupWaitSetting, System.Globalization.CultureInfo.InvariantCulture, out var groupWait)
+        || groupWait < TimeSpan.Zero || groupWait > TimeSpan.FromSeconds(1)))
+{
+    Console.Error.WriteLine($"EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '{groupWaitSetting}'.");
+    return 2;
+}
+
+var groupWaitFewerSetting = builder.Configuration["EventStore:GroupWaitWhileFewerThan"];
+if (groupWaitFewerSetting is not null
+    && (!int.TryParse(groupWaitFewerSetting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var groupWaitFewer)
+        || groupWaitFewer is < 1 or > 256))
+{
+    Console.Error.WriteLine($"EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not '{groupWaitFewerSetting}'.");
+    return 2;
+}
+
 var dataSource = dataSourceBuilder.Build();
 var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
 builder.Services.AddSingleton(dataSource);

@@ -22,4 +22,24 @@ public sealed class HostConfigurationTests
         Assert.Equal(2, exitCode);
         Assert.Contains(message, error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("EventStore__GroupWait", "soon", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not 'soon'.")]
+    [InlineData("EventStore__GroupWait", "-00:00:00.002", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '-00:00:00.002'.")]
+    [InlineData("EventStore__GroupWait", "00:00:05", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '00:00:05'.")]
+    [InlineData("EventStore__GroupWaitWhileFewerThan", "0", "EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not '0'.")]
+    [InlineData("EventStore__GroupWaitWhileFewerThan", "many", "EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not 'many'.")]
+    public async Task A_silo_refuses_a_group_wait_it_cannot_use_with_code_2_and_says_why(string setting, string value, string message)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=nobody;Database=none",
+            [setting] = value,
+        };
+
+        var (exitCode, error, _) = await SiloProcess.RunUntilExitAsync(environment, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using OrderPlatform.EventStore.Events;
 
 namespace OrderPlatform.IntegrationTests;
@@ -117,6 +118,115 @@ public sealed class StatementGroupsTests
         groups.Add(later);
         await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public async Task While_requests_come_close_together_a_small_group_waits_for_company_and_leaves_with_it()
+    {
+        var clock = new FakeTimeProvider();
+        var written = new ConcurrentQueue<string[]>();
+        var groups = new StatementGroups<Request>(group =>
+        {
+            written.Enqueue([.. group.Select(r => r.Name)]);
+            foreach (var request in group)
+            {
+                request.Done.SetResult();
+            }
+
+            return Task.CompletedTask;
+        }, maxRunning: 1, maxPerGroup: 10, linger: new GroupLinger(TimeSpan.FromMilliseconds(10), WhileFewerThan: 8, clock));
+
+        // The first request knows of no others: it leaves at once.
+        var first = new Request("first");
+        groups.Add(first);
+        await first.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // One millisecond later another: requests now come closer together than the wait, so its group waits.
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var second = new Request("second");
+        groups.Add(second);
+        await Task.Delay(200);
+        Assert.False(second.Done.Task.IsCompleted);
+
+        // Those arriving meanwhile leave with it once the wait is over.
+        var company = new[] { new Request("third"), new Request("fourth") };
+        foreach (var request in company)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            groups.Add(request);
+        }
+
+        var all = Task.WhenAll(company.Append(second).Select(r => r.Done.Task));
+        while (!all.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.WhenAny(all, Task.Delay(50));
+        }
+
+        Assert.Equal("first | second third fourth", string.Join(" | ", written.Select(g => string.Join(' ', g))));
+    }
+
+    [Fact]
+    public async Task A_group_leaves_without_waiting_when_requests_come_further_apart_than_the_wait_or_enough_wait_already()
+    {
+        var clock = new FakeTimeProvider();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var written = new ConcurrentQueue<string[]>();
+        async Task WriteAsync(IReadOnlyList<Request> group)
+        {
+            if (group[0].Name == "held")
+            {
+                holding.SetResult();
+                await hold.Task;
+            }
+
+            written.Enqueue([.. group.Select(r => r.Name)]);
+            foreach (var request in group)
+            {
+                request.Done.SetResult();
+            }
+        }
+
+        var linger = new GroupLinger(TimeSpan.FromMilliseconds(10), WhileFewerThan: 2, clock);
+        var groups = new StatementGroups<Request>(WriteAsync, maxRunning: 1, maxPerGroup: 10, linger: linger);
+
+        // A second apart: no company is to be expected, and the clock never moves while the test waits for the write.
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var request = new Request(name);
+            groups.Add(request);
+            await request.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        // Close together now: "held" waits for company (the clock is moved until it is written), and while its write is
+        // held two more arrive. When the writer comes back two wait, enough to leave at once: the clock no longer moves.
+        var close = new StatementGroups<Request>(WriteAsync, maxRunning: 1, maxPerGroup: 10, linger: linger);
+        var warm = new Request("close");
+        close.Add(warm);
+        await warm.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var held = new Request("held");
+        close.Add(held);
+        await Task.Delay(200);
+        Assert.False(holding.Task.IsCompleted);
+        while (!holding.Task.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.WhenAny(holding.Task, Task.Delay(50));
+        }
+
+        Request[] behind = [new("d"), new("e")];
+        foreach (var request in behind)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            close.Add(request);
+        }
+
+        hold.SetResult();
+        await Task.WhenAll(behind.Append(held).Select(r => r.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("a | b | c | close | held | d e", string.Join(" | ", written.Select(g => string.Join(' ', g))));
     }
 
     [Fact]

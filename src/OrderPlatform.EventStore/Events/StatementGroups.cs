@@ -10,9 +10,26 @@ public interface IGroupedRequest
 }
 
 /// <summary>
+/// How long a group waits for company before it is written: a group that would leave with fewer than
+/// <paramref name="WhileFewerThan"/> requests first waits <paramref name="Time"/>, so that the requests arriving meanwhile
+/// leave with it. It trades that much latency for fewer statements and commits at moderate load, where requests are
+/// too far apart to meet behind a running group. A queue that is already long enough leaves at once, and so does a
+/// group while requests arrive further apart, on average, than the wait: under light load no company would come.
+/// </summary>
+/// <param name="Time">The wait; zero for none.</param>
+/// <param name="WhileFewerThan">How many waiting requests make a group that leaves without waiting.</param>
+/// <param name="Clock">The clock the wait is measured on.</param>
+public sealed record GroupLinger(TimeSpan Time, int WhileFewerThan, TimeProvider Clock)
+{
+    /// <summary>No wait: a group leaves as soon as a writer is free.</summary>
+    public static readonly GroupLinger None = new(TimeSpan.Zero, 0, TimeProvider.System);
+}
+
+/// <summary>
 /// Requests that arrive while earlier ones are being written wait and leave together, as one group for one
-/// statement. Under light load a request gets a group of its own at once; under load requests pile up behind the running
-/// groups, so the number of statements follows what the database can take, not the number of requests.
+/// statement. Under light load a request gets a group of its own at once (or after <see cref="GroupLinger"/>); under load
+/// requests pile up behind the running groups, so the number of statements follows what the database can take, not the
+/// number of requests.
 /// </summary>
 /// <param name="write">
 /// Writes one group and settles every request in it. Should it throw, the requests it left unsettled fail with its
@@ -26,18 +43,29 @@ public interface IGroupedRequest
 /// <paramref name="maxRunning"/>. More keeps requests together behind one running group until the queue shows that
 /// one is not keeping up.
 /// </param>
-public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1)
+/// <param name="linger">How long a small group waits for company before it is written (none when not given).</param>
+public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1, GroupLinger? linger = null)
     where T : IGroupedRequest
 {
     private readonly ConcurrentQueue<T> _queue = new();
     private readonly int _maxRunning = Math.Max(1, maxRunning);
     private readonly int _maxPerGroup = Math.Max(1, maxPerGroup);
     private readonly int _waitingForAnother = Math.Max(1, waitingForAnother);
+    private readonly GroupLinger _linger = linger ?? GroupLinger.None;
     private int _running;
     private int _waiting;
 
+    // When the last request arrived and the mean time between arrivals (a moving average), in the linger clock's ticks.
+    private long _lastArrival;
+    private long _meanInterval = long.MaxValue;
+
     public void Add(T request)
     {
+        if (_linger.Time > TimeSpan.Zero)
+        {
+            NoteArrival();
+        }
+
         _queue.Enqueue(request);
         if (TryStart(Interlocked.Increment(ref _waiting)))
         {
@@ -63,11 +91,47 @@ public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int m
         }
     }
 
+    /// <summary>
+    /// Updates the mean time between arrivals: each new interval weighs a quarter. Concurrent arrivals may overwrite
+    /// each other's update; the mean only decides whether a group waits, so an update lost now and then is harmless.
+    /// </summary>
+    private void NoteArrival()
+    {
+        var now = _linger.Clock.GetTimestamp();
+        var last = Interlocked.Exchange(ref _lastArrival, now);
+        if (last == 0)
+        {
+            return;
+        }
+
+        var interval = Math.Max(0, now - last);
+        var mean = Volatile.Read(ref _meanInterval);
+        Volatile.Write(ref _meanInterval, mean == long.MaxValue ? interval : mean + ((interval - mean) / 4));
+    }
+
+    /// <summary>Whether a group of <paramref name="waiting"/> requests should wait for company before it is written.</summary>
+    private bool ShouldLinger(int waiting)
+    {
+        if (_linger.Time <= TimeSpan.Zero || waiting <= 0 || waiting >= _linger.WhileFewerThan)
+        {
+            return false;
+        }
+
+        var mean = Volatile.Read(ref _meanInterval);
+        return mean != long.MaxValue && _linger.Clock.GetElapsedTime(0, mean) < _linger.Time;
+    }
+
     /// <summary>Writes groups until the queue is empty.</summary>
     private async Task DrainAsync()
     {
         while (true)
         {
+            if (ShouldLinger(Volatile.Read(ref _waiting)))
+            {
+                // Holding this writer's slot, so that the requests arriving meanwhile join this group instead of starting one.
+                await Task.Delay(_linger.Time, _linger.Clock).ConfigureAwait(false);
+            }
+
             var group = new List<T>();
             while (group.Count < _maxPerGroup && _queue.TryDequeue(out var next))
             {

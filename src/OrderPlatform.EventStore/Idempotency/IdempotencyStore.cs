@@ -40,13 +40,15 @@ public sealed class IdempotencyStore
     private long _completionCount;
     private long _completionStatements;
 
-    public IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time, IdempotencyStoreOptions options)
+    // grouping: how long a small group of claims or responses waits for company (none when not given).
+    public IdempotencyStore(NpgsqlDataSource dataSource, TimeProvider time, IdempotencyStoreOptions options, EventStoreOptions? grouping = null)
     {
         _dataSource = dataSource;
         _time = time;
         _options = options;
-        _claims = new StatementGroups<PendingClaim>(WriteClaimsAsync, maxRunning: 2, maxPerGroup: 256);
-        _completions = new StatementGroups<PendingCompletion>(WriteCompletionsAsync, maxRunning: 2, maxPerGroup: 256);
+        var linger = grouping?.Linger();
+        _claims = new StatementGroups<PendingClaim>(WriteClaimsAsync, maxRunning: 2, maxPerGroup: 256, linger: linger);
+        _completions = new StatementGroups<PendingCompletion>(WriteCompletionsAsync, maxRunning: 2, maxPerGroup: 256, linger: linger);
     }
 
     /// <summary>

@@ -46,14 +46,16 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     private readonly TimeProvider _time;
     private readonly StatementGroups<PendingRecord> _records;
 
-    public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time)
+    // grouping: how long a small group of answers waits for company (none when not given).
+    public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
     {
         _dataSource = dataSource;
         _time = time;
         _records = new StatementGroups<PendingRecord>(
             group => KeyedGroups.WriteAsync(group, r => r.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
             maxRunning: 2,
-            maxPerGroup: 256);
+            maxPerGroup: 256,
+            linger: grouping?.Linger());
     }
 
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
