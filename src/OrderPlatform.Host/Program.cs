@@ -36,45 +36,25 @@ if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
 
 // A bounded hot pool: what one silo asks of PostgreSQL stays bounded (several silos at Npgsql's default of 100 could
 // take every connection the server has), without starving it (decision record 0013). Requests beyond it wait.
-var hotPoolSetting = builder.Configuration["Database:HotPoolSize"];
-var hotPoolSize = 16;
-if (hotPoolSetting is not null
-    && (!int.TryParse(hotPoolSetting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out hotPoolSize)
-        || hotPoolSize is < 2 or > 1000))
+if (WholeNumberSetting(builder.Configuration, "Database:HotPoolSize", 16, 2, 1000) is not { } hotPoolSize)
 {
-    Console.Error.WriteLine($"Database:HotPoolSize must be a whole number from 2 to 1000, not '{hotPoolSetting}'.");
     return 2;
 }
 
 dataSourceBuilder.ConnectionStringBuilder.MaxPoolSize = hotPoolSize;
 
 // How long a starting silo waits for a database it cannot reach (a server still starting, or restarting) before it gives up.
-var startupWaitSetting = builder.Configuration["Database:StartupWait"];
-var startupWait = TimeSpan.FromSeconds(60);
-if (startupWaitSetting is not null
-    && (!TimeSpan.TryParse(startupWaitSetting, System.Globalization.CultureInfo.InvariantCulture, out startupWait) || startupWait < TimeSpan.Zero))
+if (DurationSetting(builder.Configuration, "Database:StartupWait", TimeSpan.FromSeconds(60), null, "00:01:00") is not { } startupWait)
 {
-    Console.Error.WriteLine($"Database:StartupWait must be a duration such as 00:01:00 (zero or more), not '{startupWaitSetting}'.");
     return 2;
 }
 
 // How long a small group of writes waits for company (decision record 0019): a wait beyond a second would hold every
-// quiet write that long, so it is refused rather than taken.
-var groupWaitSetting = builder.Configuration["EventStore:GroupWait"];
-if (groupWaitSetting is not null
-    && (!TimeSpan.TryParse(groupWaitSetting, System.Globalization.CultureInfo.InvariantCulture, out var groupWait)
-        || groupWait < TimeSpan.Zero || groupWait > TimeSpan.FromSeconds(1)))
+// quiet write that long, so it is refused rather than taken. Only checked here: the event store's options bind both.
+var eventStoreDefaults = new EventStoreOptions();
+if (DurationSetting(builder.Configuration, "EventStore:GroupWait", eventStoreDefaults.GroupWait, TimeSpan.FromSeconds(1), "00:00:00.002") is null
+    || WholeNumberSetting(builder.Configuration, "EventStore:GroupWaitWhileFewerThan", eventStoreDefaults.GroupWaitWhileFewerThan, 1, 256) is null)
 {
-    Console.Error.WriteLine($"EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '{groupWaitSetting}'.");
-    return 2;
-}
-
-var groupWaitFewerSetting = builder.Configuration["EventStore:GroupWaitWhileFewerThan"];
-if (groupWaitFewerSetting is not null
-    && (!int.TryParse(groupWaitFewerSetting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var groupWaitFewer)
-        || groupWaitFewer is < 1 or > 256))
-{
-    Console.Error.WriteLine($"EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not '{groupWaitFewerSetting}'.");
     return 2;
 }
 
@@ -234,6 +214,48 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();
+
+// A whole-number setting from min to max: its value, the default when it is not set, or null (after saying why) when
+// the silo cannot use it.
+static int? WholeNumberSetting(IConfiguration configuration, string key, int fallback, int min, int max)
+{
+    var setting = configuration[key];
+    if (setting is null)
+    {
+        return fallback;
+    }
+
+    if (int.TryParse(setting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+        && value >= min && value <= max)
+    {
+        return value;
+    }
+
+    Console.Error.WriteLine($"{key} must be a whole number from {min} to {max}, not '{setting}'.");
+    return null;
+}
+
+// A duration setting of zero or more (up to max, when there is one): its value, the default when it is not set, or null
+// (after saying why, with an example) when the silo cannot use it.
+static TimeSpan? DurationSetting(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan? max, string example)
+{
+    var setting = configuration[key];
+    if (setting is null)
+    {
+        return fallback;
+    }
+
+    if (TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var value)
+        && value >= TimeSpan.Zero && (max is null || value <= max))
+    {
+        return value;
+    }
+
+    Console.Error.WriteLine(max is null
+        ? $"{key} must be a duration such as {example} (zero or more), not '{setting}'."
+        : $"{key} must be a duration from 00:00:00 to {max}, such as {example}, not '{setting}'.");
+    return null;
+}
 
 static GCMemoryInfo LastFullCollection()
 {

@@ -156,14 +156,8 @@ public sealed class StatementGroupsTests
             groups.Add(request);
         }
 
-        var all = Task.WhenAll(company.Append(second).Select(r => r.Done.Task));
-        while (!all.IsCompleted)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(10));
-            await Task.WhenAny(all, Task.Delay(50));
-        }
-
-        Assert.Equal("first | second third fourth", string.Join(" | ", written.Select(g => string.Join(' ', g))));
+        await AdvanceUntilAsync(clock, Task.WhenAll(company.Append(second).Select(r => r.Done.Task)));
+        Assert.Equal("first | second third fourth", Groups(written));
     }
 
     [Fact]
@@ -211,11 +205,7 @@ public sealed class StatementGroupsTests
         close.Add(held);
         await Task.Delay(200);
         Assert.False(holding.Task.IsCompleted);
-        while (!holding.Task.IsCompleted)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(10));
-            await Task.WhenAny(holding.Task, Task.Delay(50));
-        }
+        await AdvanceUntilAsync(clock, holding.Task);
 
         Request[] behind = [new("d"), new("e")];
         foreach (var request in behind)
@@ -226,8 +216,23 @@ public sealed class StatementGroupsTests
 
         hold.SetResult();
         await Task.WhenAll(behind.Append(held).Select(r => r.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal("a | b | c | close | held | d e", string.Join(" | ", written.Select(g => string.Join(' ', g))));
+        Assert.Equal("a | b | c | close | held | d e", Groups(written));
     }
+
+    /// <summary>Moves the fake clock on in steps of 10 ms until <paramref name="task"/> completes, for at most 10 s of real time.</summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider clock, Task task)
+    {
+        for (var step = 0; step < 200 && !task.IsCompleted; step++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.WhenAny(task, Task.Delay(50));
+        }
+
+        await task.WaitAsync(TimeSpan.Zero);
+    }
+
+    /// <summary>The groups written, in order: names within a group by spaces, groups by bars.</summary>
+    private static string Groups(IEnumerable<string[]> written) => string.Join(" | ", written.Select(g => string.Join(' ', g)));
 
     [Fact]
     public async Task A_keyed_group_writes_each_key_once_in_sorted_order_and_settles_repeats_after_the_write()
