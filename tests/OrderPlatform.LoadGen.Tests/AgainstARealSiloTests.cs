@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 using OrderPlatform.LoadGen.Command;
@@ -34,6 +35,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         var postmaster = await PostmasterPidAsync();
         using var output = new StringWriter();
         using var errors = new StringWriter();
+        await OneOrderAsync();
 
         var exitCode = await LoadCommand.RunAsync(
             [
@@ -57,6 +59,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         var approved = measured.Count(n => n % 2 == 0);
         Assert.Equal(60, measured.Count);
         Assert.Equal(measured.Count, run.GetProperty("sent").GetInt64());
+        Assert.True(run.GetProperty("sagasPerSecond").GetDouble() > 0, $"no saga finished in the measured window, so nothing per saga can be checked:\n{output}");
         Assert.Equal(measured.Count, run.GetProperty("finished").GetInt64());
         Assert.Equal(0, run.GetProperty("errors").GetInt64());
         Assert.Equal(approved, run.GetProperty("outcomes").GetProperty("Completed").GetInt64());
@@ -88,11 +91,12 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.Contains("pg CPU %", output.ToString(), StringComparison.Ordinal);
         Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
 
-        // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that outcome.
+        // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that
+        // outcome, besides the one completed order placed before the run.
         var outcomes = await SagaOutcomesAsync();
         Assert.False(outcomes.ContainsKey("unfinished"), $"sagas by outcome: {string.Join(", ", outcomes)}");
-        Assert.Equal(schedule.Count, outcomes.Values.Sum());
-        Assert.Equal((schedule.Count + 1) / 2, outcomes.GetValueOrDefault("Completed"));
+        Assert.Equal(schedule.Count + 1, outcomes.Values.Sum());
+        Assert.Equal(((schedule.Count + 1) / 2) + 1, outcomes.GetValueOrDefault("Completed"));
         Assert.Equal(schedule.Count / 2, outcomes.GetValueOrDefault("Cancelled"));
     }
 
@@ -107,6 +111,34 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
 
         Assert.Equal(LoadCommand.CouldNotRun, exitCode);
         Assert.Contains($"The target {silent}/ does not answer GET /health.", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// One order placed and read to its end before the run, so that the run's first orders do not pay for a cold silo
+    /// (compilation, pools, first activations): on a machine busy with the other tests that took the measured window's
+    /// first seconds, and no saga finished in it.
+    /// </summary>
+    private async Task OneOrderAsync()
+    {
+        using var restocked = await PostAsync("/inventory/warm-sku/restock", new { quantity = 1 }, "warm-restock");
+        using var placed = await PostAsync(
+            "/orders",
+            new { customerId = "warm", currency = "EUR", paymentToken = "tok_approve", lines = new[] { new { sku = "warm-sku", quantity = 1, unitPrice = 1m } } },
+            "warm-order");
+        using var read = new HttpRequestMessage(HttpMethod.Get, placed.Headers.Location);
+        read.Headers.Add("Prefer", "wait=30");
+        using var answer = await _silo.Http.SendAsync(read);
+        var order = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        async Task<HttpResponseMessage> PostAsync(string path, object body, string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await _silo.Http.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode, $"{path} answered {(int)response.StatusCode}");
+            return response;
+        }
     }
 
     /// <summary>The parent of a backend: the fixture's server runs on this machine (no Docker engine answers here).</summary>
