@@ -7,8 +7,8 @@
 #   3. the load generator at fixed rates.
 # Each run's row has sagas/s, latency from the order's intended start to its terminal state, errors, PostgreSQL
 # commits per saga, the relay's backlog and lag, silo CPU and memory, PostgreSQL's CPU (the postmaster with its
-# backends), how busy the whole machine was, silo and PostgreSQL CPU milliseconds per saga, and sagas/s as a share
-# of pgbench's tps.
+# backends), how busy the whole machine was, the load generator's own CPU (it shares the machine), silo and
+# PostgreSQL CPU milliseconds per saga, and sagas/s as a share of pgbench's tps.
 #   scripts/bench.sh                                   # the full benchmark, about 11 minutes
 #   scripts/bench.sh --pgbench-seconds 5 --settle 50:10 --ramp 20:60:20 --step-duration 5 --rates 50,100 --duration 5 --warmup 2
 # Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),

@@ -85,6 +85,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         var finishedInWindow = run.GetProperty("sagasPerSecond").GetDouble() * 3;
         Assert.InRange(server.GetProperty("postgresCpuPercent").GetDouble(), 0.1, 800);
         Assert.InRange(server.GetProperty("boxBusyPercent").GetDouble(), 0.1, 100);
+        Assert.InRange(server.GetProperty("loadGeneratorCpuPercent").GetDouble(), 0.1, 800);
         Assert.Equal(Math.Round(server.GetProperty("siloCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("siloCpuMsPerSaga").GetDouble());
         Assert.Equal(Math.Round(server.GetProperty("postgresCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("postgresCpuMsPerSaga").GetDouble());
         Assert.True(server.GetProperty("postgresCpuMsPerSaga").GetDouble() > 0, $"PostgreSQL CPU per saga: {server}");

@@ -9,7 +9,7 @@ namespace OrderPlatform.LoadGen.Tests;
 /// <summary>What the report looks like to a script (JSON) and to a person (the table), and what the client sends and reads.</summary>
 public sealed class ReportTests
 {
-    private static readonly ServerMetrics Watched = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8, 26.25, 8.79, 40.1, 12.03, 4.03, 63.2);
+    private static readonly ServerMetrics Watched = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8, 26.25, 8.79, 40.1, 12.03, 4.03, 63.2, 11.4, 3.42);
 
     private static RunResult Run(double rate, long errors, double p99) => new(
         rate, 5, 30, 3000, 3000 - errors, rate - 0.5,
@@ -77,6 +77,8 @@ public sealed class ReportTests
         Assert.Equal(12.03, server.GetProperty("postgresCpuSeconds").GetDouble());
         Assert.Equal(4.03, server.GetProperty("postgresCpuMsPerSaga").GetDouble());
         Assert.Equal(63.2, server.GetProperty("boxBusyPercent").GetDouble());
+        Assert.Equal(11.4, server.GetProperty("loadGeneratorCpuPercent").GetDouble());
+        Assert.Equal(3.42, server.GetProperty("loadGeneratorCpuSeconds").GetDouble());
         Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("server").ValueKind);
         var slowest = second.GetProperty("timeline")[1];
         Assert.Equal((1, 198, 1502.0), (slowest.GetProperty("second").GetInt32(), slowest.GetProperty("finished").GetInt64(), slowest.GetProperty("maxMs").GetDouble()));
@@ -124,10 +126,10 @@ public sealed class ReportTests
         var wide = ReportText.Row(watched, server: true, ceiling: true);
         Assert.Equal(ReportText.Header(server: true, ceiling: true).Length, wide.Length);
         Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
-        Assert.EndsWith(" silo CPU % silo RSS MB pg CPU % box busy % silo ms/saga pg ms/saga sagas/s / pg tps", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
-        Assert.EndsWith("       40         63         8.79       4.03             0.22", wide, StringComparison.Ordinal);
-        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "40", "63", "8.79", "4.03", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^11..]);
-        Assert.Equal(Enumerable.Repeat("-", 10), ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^10..]);
+        Assert.EndsWith(" silo CPU % silo RSS MB pg CPU % box busy % loadgen CPU % silo ms/saga pg ms/saga sagas/s / pg tps", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
+        Assert.EndsWith("       40         63            11         8.79       4.03             0.22", wide, StringComparison.Ordinal);
+        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "40", "63", "11", "8.79", "4.03", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^12..]);
+        Assert.Equal(Enumerable.Repeat("-", 11), ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^11..]);
         Assert.DoesNotContain("pg CPU %", ReportText.Header(), StringComparison.Ordinal);
         Assert.Equal(
             "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",

@@ -16,7 +16,7 @@ public sealed class ServerSamplerTests
     [Fact]
     public void Per_saga_values_divide_the_windows_amounts_by_the_sagas_finished_in_it()
     {
-        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2);
+        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2, 11.4, 3.42);
 
         Assert.Equal(
             metrics with { CommitsPerSaga = 8.04, WalSyncsPerSaga = 2.01, SiloCpuMsPerSaga = 8.79, PostgresCpuMsPerSaga = 4.03 },
@@ -27,11 +27,12 @@ public sealed class ServerSamplerTests
     }
 
     [Fact]
-    public async Task A_windows_cpu_is_in_percent_of_one_core_over_its_length_with_the_machines_busy_share()
+    public async Task A_windows_cpu_is_in_percent_of_one_core_over_its_length_with_the_machines_busy_share_and_the_load_generators_own()
     {
         var time = new SteppedTime();
         using var http = new HttpClient();
-        // This process as the silo and as the postmaster: its tree holds at least its own time.
+        // This process as the silo and as the postmaster: its tree holds at least its own time. It is the load
+        // generator's process too.
         var sampler = new ServerSampler([Environment.ProcessId], Environment.ProcessId, null, [], http, time);
 
         var sampling = sampler.SampleAsync(TimeSpan.Zero, TimeSpan.FromSeconds(2), CancellationToken.None);
@@ -51,6 +52,8 @@ public sealed class ServerSamplerTests
         Assert.True(metrics.PostgresCpuSeconds >= 0.1, $"PostgreSQL CPU: {metrics}");
         Assert.Equal(Math.Round(metrics.PostgresCpuSeconds!.Value / 2 * 100, 1), metrics.PostgresCpuPercent);
         Assert.InRange(metrics.BoxBusyPercent ?? -1, 0.1, 100);
+        Assert.True(metrics.LoadGeneratorCpuSeconds >= 0.1, $"load generator CPU: {metrics}");
+        Assert.Equal(Math.Round(metrics.LoadGeneratorCpuSeconds!.Value / 2 * 100, 1), metrics.LoadGeneratorCpuPercent);
         Assert.Null(metrics.Commits);
     }
 

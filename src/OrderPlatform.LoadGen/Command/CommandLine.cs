@@ -44,7 +44,8 @@ internal static partial class CommandLine
           --quiet-wait S            how long to wait for them at most (default 120)
           --commit-ceiling TPS      this machine's commit ceiling (pgbench tps): prints sagas/s as a share of it
           Whenever the platform is watched: the relay's backlog and lag from GET /relay/status of the targets, how
-          busy the machine was (box busy %, all its cores, from /proc/stat), and the silos' and PostgreSQL's CPU
+          busy the machine was (box busy %, all its cores, from /proc/stat), this command's own CPU (loadgen CPU %:
+          on one machine, what the client takes from the platform), and the silos' and PostgreSQL's CPU
           milliseconds per saga finished in the window.
 
           -h, --help                show this text

@@ -6,8 +6,9 @@ namespace OrderPlatform.LoadGen.Server;
 /// database (read-only transactions count too), the server's WAL flushes (<c>pg_stat_wal.wal_sync</c>, the durable
 /// commits after group commit; the whole server), the outbox relay's peak backlog and lag as
 /// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
-/// and how busy the whole machine was (percent of all its cores). The per-saga values divide by the sagas finished
-/// in the window.
+/// how busy the whole machine was (percent of all its cores), and the load generator's own CPU (percent of one core:
+/// on one machine, the share of the box the client takes from what it measures). The per-saga values divide by the
+/// sagas finished in the window.
 /// </summary>
 internal sealed record ServerMetrics(
     double? SiloCpuPercent,
@@ -23,7 +24,9 @@ internal sealed record ServerMetrics(
     double? PostgresCpuPercent,
     double? PostgresCpuSeconds,
     double? PostgresCpuMsPerSaga,
-    double? BoxBusyPercent)
+    double? BoxBusyPercent,
+    double? LoadGeneratorCpuPercent,
+    double? LoadGeneratorCpuSeconds)
 {
     /// <summary>With the per-saga values for <paramref name="finishedInWindow"/> sagas; null where nothing was measured or no saga finished.</summary>
     public ServerMetrics PerSaga(double finishedInWindow)

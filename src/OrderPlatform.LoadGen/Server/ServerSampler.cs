@@ -72,6 +72,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
 
         var start = time.GetTimestamp();
         var cpuAtStart = CpuTime();
+        var ownCpuAtStart = ProcessStats.CpuTime(Environment.ProcessId);
         var postgresCpuAtStart = PostgresCpuTime();
         var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
@@ -105,6 +106,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
 
         var elapsed = time.GetElapsedTime(start);
         var siloCpu = CpuTime() - cpuAtStart;
+        var ownCpu = ProcessStats.CpuTime(Environment.ProcessId) - ownCpuAtStart;
         var postgresCpu = PostgresCpuTime() - postgresCpuAtStart;
         var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
@@ -123,7 +125,9 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             PostgresCpuPercent: Percent(postgresCpu),
             PostgresCpuSeconds: postgresCpu?.TotalSeconds,
             PostgresCpuMsPerSaga: null,
-            BoxBusyPercent: busy);
+            BoxBusyPercent: busy,
+            LoadGeneratorCpuPercent: Percent(ownCpu),
+            LoadGeneratorCpuSeconds: ownCpu?.TotalSeconds);
 
         double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
     }
