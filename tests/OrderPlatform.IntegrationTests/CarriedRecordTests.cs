@@ -35,7 +35,7 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Participants(orderId, sku), $"saga-{orderId:N}");
 
     private Task<long> SagaEventsAsync(Guid orderId, string type) => _api.ScalarAsync<long>(
-        "select count(*) from events where stream_id = $1 and event_type = $2", $"saga-{orderId:N}", type);
+        "select count(*) from event_log where stream_id = $1 and event_type = $2", $"saga-{orderId:N}", type);
 
     /// <summary>A saga stream holds versions 1..n, each once: whoever wrote them, no record was lost or doubled.</summary>
     private async Task AssertContiguousAsync(Guid orderId)
@@ -66,6 +66,14 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal(1L, await SagaEventsAsync(orderId, "saga.finished"));
         Assert.Equal(7L, await SagaEventsAsync(orderId, "saga.step-succeeded"));
         await AssertContiguousAsync(orderId);
+
+        // Its 16 events (start, 7 steps started and succeeded, finish) take 9 rows: each append's run of step events is one
+        // 'saga.steps' row (decision record 0020); the start and the finish keep rows of their own.
+        Assert.Equal(
+            (9L, 16L, 6L),
+            (await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"saga-{orderId:N}"),
+             await _api.ScalarAsync<long>("select count(*) from event_log where stream_id = $1", $"saga-{orderId:N}"),
+             await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'saga.steps'", $"saga-{orderId:N}")));
         Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
         Assert.Equal(2, (await _api.GetStockAsync(sku)).GetProperty("sold").GetInt32());
     }
@@ -95,7 +103,7 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.DoesNotContain("payment.authorized", carrying);
         Assert.Equal(["payment.voided", "stock.released", "order.cancelled"], carrying);
         Assert.Equal(1L, await _api.ScalarAsync<long>(
-            "select count(*) from events where stream_id = $1 and event_type = 'saga.step-succeeded' and data->'step'->>'kind' = 'AuthorizePayment'",
+            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-succeeded' and data->'step'->>'kind' = 'AuthorizePayment'",
             $"saga-{orderId:N}"));
         Assert.Equal(1L, await SagaEventsAsync(orderId, "saga.cancellation-requested"));
         await AssertContiguousAsync(orderId);

@@ -149,7 +149,7 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         // Nothing reads the order before the saga creates its payment: the authorization's start is awaited in the store.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (await _api.ScalarAsync<long>(
-            "select count(*) from events where stream_id = $1 and event_type = 'saga.step-started' and data::text like '%AuthorizePayment%'",
+            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data::text like '%AuthorizePayment%'",
             $"saga-{orderId:N}") == 0)
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");

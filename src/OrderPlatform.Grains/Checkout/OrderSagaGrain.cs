@@ -64,6 +64,8 @@ public sealed class OrderSagaGrain(
     /// <summary>The step log is the saga's own bookkeeping, not a public contract: it stays out of the outbox.</summary>
     protected override bool Published => false;
 
+    protected override bool PacksEvents => _options.PackStepEvents;
+
     /// <summary>
     /// The saga index row changes when the recovery scan needs to know: an activation's first append (the saga is
     /// alive again), a change of the time it waits for, and the finish. Appends in between leave the row alone: a

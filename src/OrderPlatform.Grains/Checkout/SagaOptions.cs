@@ -38,5 +38,12 @@ public sealed class SagaOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan CarriedOutcomeWindow { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Whether the step events of one append share a stored row, <c>saga.steps</c> (decision record 0020). A silo reads
+    /// such rows either way; one built before them cannot. Roll a cluster onto this version with false, then turn it on
+    /// once every silo runs it.
+    /// </summary>
+    public bool PackStepEvents { get; set; } = true;
+
     public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
 }

@@ -75,6 +75,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Whether appended events are announced through the outbox (and so reach Kafka).</summary>
     protected virtual bool Published => true;
 
+    /// <summary>Whether events the registry packs share rows when appended (<see cref="EventTypeRegistry{TEvent}.Packs"/>); read either way.</summary>
+    protected virtual bool PacksEvents => true;
+
     /// <summary>How long an activation whose aggregate came to rest stays in memory (for the reads that follow its end).</summary>
     public static readonly TimeSpan RestingLinger = TimeSpan.FromSeconds(5);
 
@@ -233,13 +236,13 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         var stored = await store.ReadStreamAsync(StreamId, Version, cancellationToken);
         foreach (var e in stored)
         {
-            var @event = registry.Deserialize(e.EventType, e.SchemaVersion, e.Data);
-            State = Apply(State, @event);
+            var events = registry.FromStorage(e.EventType, e.SchemaVersion, e.Data);
+            State = events.Aggregate(State, Apply);
             Version = e.Version;
             var metadata = JsonSerializer.Deserialize<EventMetadata>(e.Metadata, EventJson.Options);
             if (metadata?.CommandId is { } commandId && RemembersCommand(commandId))
             {
-                _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, @event] : [@event];
+                _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, .. events] : events;
             }
         }
 
@@ -358,11 +361,11 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     {
         correlationId ??= RequestContext.Get(CorrelationKey) as string;
         var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
-        var toAppend = new List<EventToAppend>(events.Count);
-        foreach (var @event in events)
+        var rows = registry.ForStorage(events, PacksEvents);
+        var toAppend = new List<EventToAppend>(rows.Count);
+        foreach (var (name, schemaVersion, data) in rows)
         {
-            var (name, schemaVersion) = registry.Describe(@event);
-            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, registry.Serialize(@event), metadata));
+            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, data, metadata));
         }
 
         return toAppend;
@@ -384,7 +387,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             }
 
             State = events.Aggregate(State, Apply);
-            Version += events.Count;
+
+            // The stream's version counts rows, and the record's events may be packed into fewer.
+            Version += record.Events.Count;
             StateMoved();
             return true;
         }

@@ -36,5 +36,6 @@ public static class EventTypes
         .Register<SagaStepFailed>("saga.step-failed", 1)
         .Register<SagaCancellationRequested>("saga.cancellation-requested", 1)
         .Register<SagaCompensationStarted>("saga.compensation-started", 1)
-        .Register<SagaFinished>("saga.finished", 1);
+        .Register<SagaFinished>("saga.finished", 1)
+        .Packs("saga.steps", 1, e => e is SagaStepStarted or SagaStepSucceeded or SagaStepFailed);
 }

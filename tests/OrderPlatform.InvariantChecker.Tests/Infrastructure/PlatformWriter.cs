@@ -42,7 +42,7 @@ internal sealed class PlatformWriter(NpgsqlDataSource dataSource) : IAsyncDispos
     {
         var streamId = StreamIds.Saga(orderId);
         var stored = await _store.ReadStreamAsync(streamId);
-        var state = stored.Aggregate(OrderSaga.Initial, (saga, e) => saga.Apply(EventTypes.Sagas.Deserialize(e.EventType, e.SchemaVersion, e.Data)));
+        var state = stored.SelectMany(e => EventTypes.Sagas.FromStorage(e.EventType, e.SchemaVersion, e.Data)).Aggregate(OrderSaga.Initial, (saga, e) => saga.Apply(e));
         state = events.Aggregate(state, (saga, e) => saga.Apply(e));
         var index = SagaIndex.Upsert(orderId, state.Phase == SagaPhase.Finished, state.Outcome?.ToString(), null, DateTimeOffset.UtcNow);
         await _store.AppendAsync(streamId, "saga", stored.Count, ToAppend(EventTypes.Sagas, events), [index], publish: false);
@@ -155,10 +155,6 @@ internal sealed class PlatformWriter(NpgsqlDataSource dataSource) : IAsyncDispos
         where TEvent : class
     {
         var metadata = JsonSerializer.Serialize(new EventMetadata(null, "4bf92f3577b34da6a3ce929d0e0e4736"), EventJson.Options);
-        return [.. events.Select(e =>
-        {
-            var (name, schemaVersion) = registry.Describe(e);
-            return new EventToAppend(Guid.CreateVersion7(), name, schemaVersion, registry.Serialize(e), metadata);
-        })];
+        return [.. registry.ForStorage(events).Select(row => new EventToAppend(Guid.CreateVersion7(), row.Name, row.SchemaVersion, row.Data, metadata))];
     }
 }
