@@ -78,6 +78,13 @@ public sealed class StoredSagaStepsTests
     [Theory]
     [InlineData(2, """{"events":[{"type":"saga.step-started","schemaVersion":1,"data":{"step":{"kind":"ConfirmOrder"},"attempt":1,"startedAt":"2026-12-02T12:00:00+00:00"}}]}""", "Stored event 'saga.steps' has schema version 2; this build reads up to 1.")]
     [InlineData(1, """{"events":[]}""", "Stored event 'saga.steps' holds no events.")]
+    [InlineData(1, """{}""", "Stored event 'saga.steps' has no 'events' array.")]
+    [InlineData(1, """{"events":{}}""", "Stored event 'saga.steps' has no 'events' array.")]
+    [InlineData(1, """[]""", "Stored event 'saga.steps' has no 'events' array.")]
+    [InlineData(1, """{"events":[{"schemaVersion":1,"data":{}}]}""", "Stored event 'saga.steps' has an entry without a type, a schema version or data.")]
+    [InlineData(1, """{"events":[{"type":"saga.step-started","schemaVersion":"1","data":{}}]}""", "Stored event 'saga.steps' has an entry without a type, a schema version or data.")]
+    [InlineData(1, """{"events":[{"type":"saga.step-started","schemaVersion":1}]}""", "Stored event 'saga.steps' has an entry without a type, a schema version or data.")]
+    [InlineData(1, """{"events":[7]}""", "Stored event 'saga.steps' has an entry without a type, a schema version or data.")]
     [InlineData(1, """{"events":[{"type":"saga.step-skipped","schemaVersion":1,"data":{}}]}""", "Stored event type 'saga.step-skipped' is not registered.")]
     [InlineData(1, """{"events":[{"type":"saga.step-started","schemaVersion":3,"data":{}}]}""", "Stored event 'saga.step-started' has schema version 3; this build reads up to 1.")]
     public void A_packed_row_this_build_cannot_read_fails_with_the_reason(int schemaVersion, string data, string message)
@@ -87,11 +94,14 @@ public sealed class StoredSagaStepsTests
     }
 
     [Fact]
-    public void A_pack_cannot_take_the_name_of_a_registered_event()
+    public void A_pack_and_an_event_cannot_share_a_name()
     {
         var registry = new EventTypeRegistry<SagaEvent>().Register<SagaFinished>("saga.finished", 1);
 
         var error = Assert.Throws<InvalidOperationException>(() => registry.Packs("saga.finished", 1, e => e is SagaStepStarted));
         Assert.Contains("'saga.finished' is registered already", error.Message, StringComparison.Ordinal);
+        registry.Packs("saga.steps", 1, e => e is SagaStepStarted);
+        error = Assert.Throws<InvalidOperationException>(() => registry.Register<SagaStepStarted>("saga.steps", 1));
+        Assert.Equal("'saga.steps' names this registry's packed rows.", error.Message);
     }
 }

@@ -5,21 +5,14 @@ using Xunit.Abstractions;
 namespace OrderPlatform.IntegrationTests;
 
 /// <summary>Silo processes killed with SIGKILL and clusters of several silo processes on one database.</summary>
-public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("durability")
 {
-    private string _connectionString = "";
-
-    public async Task InitializeAsync() =>
-        _connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("durability");
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task A_saga_cut_off_by_a_killed_silo_finishes_on_a_new_silo_and_its_state_matches_its_events()
     {
         var clusterId = $"kill-{Guid.NewGuid():N}"[..16];
-        var first = await SiloProcess.StartAsync(_connectionString, clusterId);
-        var api = new Platform(first.Http, _connectionString);
+        var first = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        var api = new Platform(first.Http, ConnectionString);
         const string sku = "DURABLE-1";
         await api.RestockAsync(sku, 10);
 
@@ -31,9 +24,9 @@ public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
         var killedAt = Stopwatch.StartNew();
 
         // Same ports, as a restarted process would have them.
-        await using var second = await SiloProcess.StartAsync(_connectionString, clusterId, ports: (first.HttpPort, first.SiloPort, first.GatewayPort));
+        await using var second = await SiloProcess.StartAsync(ConnectionString, clusterId, ports: (first.HttpPort, first.SiloPort, first.GatewayPort));
         await first.DisposeAsync();
-        api = new Platform(second.Http, _connectionString);
+        api = new Platform(second.Http, ConnectionString);
         var order = await api.WaitUntilFinishedAsync(orderId, TimeSpan.FromSeconds(60));
         output.WriteLine($"Order finished {killedAt.ElapsedMilliseconds} ms after the kill.");
 
@@ -66,10 +59,10 @@ public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Two_silo_processes_form_one_cluster_through_the_membership_table()
     {
         var clusterId = $"pair-{Guid.NewGuid():N}"[..16];
-        await using var a = await SiloProcess.StartAsync(_connectionString, clusterId);
-        await using var b = await SiloProcess.StartAsync(_connectionString, clusterId);
-        var viaA = new Platform(a.Http, _connectionString);
-        var viaB = new Platform(b.Http, _connectionString);
+        await using var a = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        await using var b = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        var viaA = new Platform(a.Http, ConnectionString);
+        var viaB = new Platform(b.Http, ConnectionString);
 
         await WaitForActiveSilosAsync(viaA, clusterId, 2);
 

@@ -7,26 +7,19 @@ namespace OrderPlatform.IntegrationTests;
 /// A whole silo started with <c>EventStore:GroupWait</c> set: appends that come close together wait for company and
 /// leave in fewer statements, and orders still run to the end. The mechanism itself is in <see cref="StatementGroupsTests"/>.
 /// </summary>
-public sealed class GroupWaitTests : IAsyncLifetime
+public sealed class GroupWaitTests() : OwnDatabase("group_wait")
 {
-    private string _connectionString = "";
-
-    public async Task InitializeAsync() =>
-        _connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("group_wait");
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task Restocks_arriving_20_ms_apart_share_statements_and_an_order_still_completes()
     {
         // A wait far longer than the gap between restocks, so that each group gathers several of them. Without the
         // setting, a restock every 20 ms on a silo that answers in a few milliseconds gets a statement of its own.
-        await using var silo = await SiloProcess.StartAsync(_connectionString, $"wait-{Guid.NewGuid():N}"[..16], new Dictionary<string, string>
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, $"wait-{Guid.NewGuid():N}"[..16], new Dictionary<string, string>
         {
             ["EventStore__GroupWait"] = "00:00:00.250",
             ["EventStore__GroupWaitWhileFewerThan"] = "256",
         });
-        var api = new Platform(silo.Http, _connectionString);
+        var api = new Platform(silo.Http, ConnectionString);
         await api.RestockAsync("WAIT-WARM", 1);
         var before = await EventStoreCountersAsync(api);
 

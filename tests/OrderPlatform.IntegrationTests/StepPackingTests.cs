@@ -6,21 +6,14 @@ namespace OrderPlatform.IntegrationTests;
 /// A cluster moving onto packed step rows (decision record 0020): a saga begun by a silo that writes one event to a
 /// row is finished by one that packs, and reads both kinds of row in one stream.
 /// </summary>
-public sealed class StepPackingTests : IAsyncLifetime
+public sealed class StepPackingTests() : OwnDatabase("step_packing")
 {
-    private string _connectionString = "";
-
-    public async Task InitializeAsync() =>
-        _connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("step_packing");
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task A_saga_begun_by_a_silo_that_does_not_pack_is_finished_by_one_that_does()
     {
         var clusterId = $"pack-{Guid.NewGuid():N}"[..16];
-        var unpacked = await SiloProcess.StartAsync(_connectionString, clusterId, new Dictionary<string, string> { ["Saga__PackStepEvents"] = "false" });
-        var api = new Platform(unpacked.Http, _connectionString);
+        var unpacked = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__PackStepEvents"] = "false" });
+        var api = new Platform(unpacked.Http, ConnectionString);
         const string sku = "PACK-1";
         await api.RestockAsync(sku, 5);
 
@@ -32,9 +25,9 @@ public sealed class StepPackingTests : IAsyncLifetime
         Assert.Equal(0L, await api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'saga.steps'", stream));
         unpacked.Kill();
 
-        await using var packing = await SiloProcess.StartAsync(_connectionString, clusterId, ports: (unpacked.HttpPort, unpacked.SiloPort, unpacked.GatewayPort));
+        await using var packing = await SiloProcess.StartAsync(ConnectionString, clusterId, ports: (unpacked.HttpPort, unpacked.SiloPort, unpacked.GatewayPort));
         await unpacked.DisposeAsync();
-        api = new Platform(packing.Http, _connectionString);
+        api = new Platform(packing.Http, ConnectionString);
         var order = await api.WaitUntilFinishedAsync(orderId, TimeSpan.FromSeconds(60));
 
         Assert.Equal("Completed", order.GetProperty("status").GetString());

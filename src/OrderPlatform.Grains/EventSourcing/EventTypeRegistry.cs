@@ -19,6 +19,11 @@ public sealed class EventTypeRegistry<TEvent>
     public EventTypeRegistry<TEvent> Register<T>(string name, int schemaVersion)
         where T : TEvent
     {
+        if (_pack is { } pack && string.Equals(pack.Name, name, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"'{name}' names this registry's packed rows.");
+        }
+
         _byType.Add(typeof(T), (name, schemaVersion));
         _byName.Add(name, typeof(T));
         return this;
@@ -87,10 +92,24 @@ public sealed class EventTypeRegistry<TEvent>
         }
 
         using var document = JsonDocument.Parse(json);
-        var events = new List<TEvent>();
-        foreach (var packed in document.RootElement.GetProperty("events").EnumerateArray())
+        if (document.RootElement.ValueKind != JsonValueKind.Object
+            || !document.RootElement.TryGetProperty("events", out var entries) || entries.ValueKind != JsonValueKind.Array)
         {
-            events.Add(Deserialize(packed.GetProperty("type").GetString()!, packed.GetProperty("schemaVersion").GetInt32(), packed.GetProperty("data").GetRawText()));
+            throw new InvalidOperationException($"Stored event '{name}' has no 'events' array.");
+        }
+
+        var events = new List<TEvent>(entries.GetArrayLength());
+        foreach (var entry in entries.EnumerateArray())
+        {
+            if (entry.ValueKind != JsonValueKind.Object
+                || !entry.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String
+                || !entry.TryGetProperty("schemaVersion", out var version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var entryVersion)
+                || !entry.TryGetProperty("data", out var data))
+            {
+                throw new InvalidOperationException($"Stored event '{name}' has an entry without a type, a schema version or data.");
+            }
+
+            events.Add(Deserialize(type.GetString()!, entryVersion, data.GetRawText()));
         }
 
         return events.Count > 0 ? events : throw new InvalidOperationException($"Stored event '{name}' holds no events.");
