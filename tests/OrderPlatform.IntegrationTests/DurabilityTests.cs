@@ -11,7 +11,7 @@ public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("dur
     public async Task A_saga_cut_off_by_a_killed_silo_finishes_on_a_new_silo_and_its_state_matches_its_events()
     {
         var clusterId = $"kill-{Guid.NewGuid():N}"[..16];
-        var first = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        await using var first = await SiloProcess.StartAsync(ConnectionString, clusterId);
         var api = new Platform(first.Http, ConnectionString);
         const string sku = "DURABLE-1";
         await api.RestockAsync(sku, 10);

@@ -62,7 +62,7 @@ public sealed class RelayFailoverTests : IAsyncLifetime
     public async Task Two_relays_split_the_shares_and_the_survivor_of_a_kill_takes_them_all_in_order_and_purges_published_rows()
     {
         var clusterId = $"relay-{Guid.NewGuid():N}"[..16];
-        var a = await StartSiloAsync(clusterId);
+        await using var a = await StartSiloAsync(clusterId);
         await using var b = await StartSiloAsync(clusterId);
         var api = new Platform(b.Http, _connectionString);
 

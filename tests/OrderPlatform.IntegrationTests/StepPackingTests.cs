@@ -12,7 +12,7 @@ public sealed class StepPackingTests() : OwnDatabase("step_packing")
     public async Task A_saga_begun_by_a_silo_that_does_not_pack_is_finished_by_one_that_does()
     {
         var clusterId = $"pack-{Guid.NewGuid():N}"[..16];
-        var unpacked = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__PackStepEvents"] = "false" });
+        await using var unpacked = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__PackStepEvents"] = "false" });
         var api = new Platform(unpacked.Http, ConnectionString);
         const string sku = "PACK-1";
         await api.RestockAsync(sku, 5);

@@ -12,6 +12,7 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private bool _disposed;
 
     private SiloProcess(Process process, StreamWriter log, int httpPort, int siloPort, int gatewayPort, string logPath)
     {
@@ -203,8 +204,15 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>SIGKILL: no shutdown, no cleanup, like kill -9.</summary>
     public void Kill() => ProcessControl.Kill(_process);
 
+    /// <summary>Stops the process if it still runs; a second call does nothing (a test may stop a silo early and still hold it in a using).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await ProcessControl.StopAsync(_process);
 
         Http.Dispose();
