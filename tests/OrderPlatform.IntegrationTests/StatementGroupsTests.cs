@@ -59,9 +59,7 @@ public sealed class StatementGroupsTests
         Assert.Equal(2, calls);
 
         // The drainer went idle afterwards and a later request starts a new one.
-        var later = new Request("later");
-        groups.Add(later);
-        await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await AddWrittenAsync(groups, "later");
         Assert.Equal(["second", "third", "later"], written);
     }
 
@@ -114,9 +112,7 @@ public sealed class StatementGroupsTests
         await Task.WhenAll(new[] { first, third }.Concat(waiting).Select(r => r.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
 
         // Idle again, a single request gets a group at once.
-        var later = new Request("later");
-        groups.Add(later);
-        await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await AddWrittenAsync(groups, "later");
         Assert.Equal(3, calls);
     }
 
@@ -137,9 +133,7 @@ public sealed class StatementGroupsTests
         }, maxRunning: 1, maxPerGroup: 10, linger: new GroupLinger(TimeSpan.FromMilliseconds(10), WhileFewerThan: 8, clock));
 
         // The first request knows of no others: it leaves at once.
-        var first = new Request("first");
-        groups.Add(first);
-        await first.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await AddWrittenAsync(groups, "first");
 
         // One millisecond later another: requests now come closer together than the wait, so its group waits.
         clock.Advance(TimeSpan.FromMilliseconds(1));
@@ -189,17 +183,13 @@ public sealed class StatementGroupsTests
         foreach (var name in new[] { "a", "b", "c" })
         {
             clock.Advance(TimeSpan.FromSeconds(1));
-            var request = new Request(name);
-            groups.Add(request);
-            await request.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await AddWrittenAsync(groups, name);
         }
 
         // Close together now: "held" waits for company (the clock is moved until it is written), and while its write is
         // held two more arrive. When the writer comes back two wait, enough to leave at once: the clock no longer moves.
         var close = new StatementGroups<Request>(WriteAsync, maxRunning: 1, maxPerGroup: 10, linger: linger);
-        var warm = new Request("close");
-        close.Add(warm);
-        await warm.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await AddWrittenAsync(close, "close");
         clock.Advance(TimeSpan.FromMilliseconds(1));
         var held = new Request("held");
         close.Add(held);
@@ -217,6 +207,14 @@ public sealed class StatementGroupsTests
         hold.SetResult();
         await Task.WhenAll(behind.Append(held).Select(r => r.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("a | b | c | close | held | d e", Groups(written));
+    }
+
+    /// <summary>Adds a request named <paramref name="name"/> and waits until its group is written, for at most 10 s.</summary>
+    private static async Task AddWrittenAsync(StatementGroups<Request> groups, string name)
+    {
+        var request = new Request(name);
+        groups.Add(request);
+        await request.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Moves the fake clock on in steps of 10 ms until <paramref name="task"/> completes, for at most 10 s of real time.</summary>
