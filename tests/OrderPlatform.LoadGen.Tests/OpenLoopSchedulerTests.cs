@@ -113,6 +113,42 @@ public sealed class OpenLoopSchedulerTests
     }
 
     [Fact]
+    public async Task A_start_that_is_not_a_whole_millisecond_away_is_waited_for_on_a_timer_never_early()
+    {
+        // 300/s: starts 3.33 ms apart. A timer of whole milliseconds below the wait would wake the loop before the start,
+        // with part of a millisecond left that Task.Delay does not wait: the loop would spin on the clock meanwhile.
+        var time = new SteppedTime();
+        var clock = new RunClock(time);
+        var schedule = new ArrivalSchedule(rate: 300, warmup: TimeSpan.Zero, measured: TimeSpan.FromSeconds(0.05));
+        var dispatched = new ConcurrentQueue<(ScheduledOrder Order, TimeSpan At)>();
+        using var stop = new CancellationTokenSource();
+
+        var run = OpenLoopScheduler.RunAsync(schedule, clock, order => dispatched.Enqueue((order, clock.Elapsed)), stop.Token);
+        try
+        {
+            for (var n = 1; n < schedule.Count; n++)
+            {
+                var due = await time.NextTimerAsync($"the wait before order {n}");
+                Assert.Equal(n, dispatched.Count);
+                var left = schedule.IntendedStart(n) - clock.Elapsed;
+                Assert.Equal(0, due.Ticks % TimeSpan.TicksPerMillisecond);
+                Assert.InRange(due, left, left + TimeSpan.FromMilliseconds(1) - TimeSpan.FromTicks(1));
+                time.Advance(due);
+            }
+
+            await run.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.Equal(15, dispatched.Count);
+        Assert.All(dispatched, d => Assert.InRange(d.At, d.Order.IntendedStart, d.Order.IntendedStart + TimeSpan.FromMilliseconds(1)));
+        Assert.Contains(dispatched, d => d.At > d.Order.IntendedStart);
+    }
+
+    [Fact]
     public async Task A_dispatch_that_blocks_delays_nothing_but_itself_in_a_load_run()
     {
         // The run hands each order to the thread pool: the scheduler loop is free again at once.

@@ -29,8 +29,16 @@ internal static class OpenLoopScheduler
             var wait = next < schedule.Count ? schedule.IntendedStart(next) - clock.Elapsed : TimeSpan.Zero;
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, clock.Time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(WholeMilliseconds(wait), clock.Time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// A wait rounded up to whole milliseconds. Task.Delay counts whole milliseconds and drops the rest, so a timer woke
+    /// the loop just before an order's start and the part of a millisecond left ended at once, again and again: the loop
+    /// spun on the clock until the start came. An order now goes out up to a millisecond late, never early, and its
+    /// latency, measured from the intended start, shows that.
+    /// </summary>
+    private static TimeSpan WholeMilliseconds(TimeSpan wait) => TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
 }
