@@ -96,7 +96,9 @@ public sealed record SagaView(
 
 /// <summary>
 /// The response to store under a request's idempotency key in the same transaction as the request's first effect, so
-/// the effect and the answer to its replays commit together.
+/// the effect and the answer to its replays commit together. Without <see cref="RequestHash"/> the key is claimed
+/// already and the append completes it. With it, the key is not claimed yet: the append claims it, completed, with this
+/// hash, until <see cref="ExpiresAt"/>, and a key in use refuses the append, so nothing of the request is written.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.ResponseToStore")]
 public sealed record ResponseToStore(
@@ -104,9 +106,14 @@ public sealed record ResponseToStore(
     [property: Id(1)] int StatusCode,
     [property: Id(2)] string? ContentType,
     [property: Id(3)] string? Location,
-    [property: Id(4)] string? Body);
+    [property: Id(4)] string? Body,
+    [property: Id(5)] byte[]? RequestHash = null,
+    [property: Id(6)] DateTimeOffset ExpiresAt = default);
 
-/// <summary>The saga after a start, and whether the start's append also stored the response it was given.</summary>
+/// <summary>
+/// The saga after a start, and whether the start's append also stored the response it was given (it did not when the
+/// saga had started before, or when the key it was to claim is in use: nothing was written then).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.SagaStartReply")]
 public sealed record SagaStartReply(
     [property: Id(0)] SagaView Saga,

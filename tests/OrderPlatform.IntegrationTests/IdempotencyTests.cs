@@ -80,6 +80,57 @@ public sealed class IdempotencyTests(PlatformFixture fixture) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task Concurrent_requests_with_one_key_and_different_bodies_place_one_order_and_refuse_the_others()
+    {
+        // Each start tries to claim the key in its own transaction: one commits, the others are refused whole.
+        var sku = await StockedSkuAsync();
+        var key = $"contested-{Guid.NewGuid()}";
+        var sagasBefore = await _api.CountAsync("sagas");
+
+        var responses = await Task.WhenAll(Enumerable.Range(1, 10).Select(n => _api.PostJsonAsync("/orders", Platform.OrderBody("tok_approve", Platform.Line(sku, n)), key)));
+        try
+        {
+            var accepted = Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Accepted);
+            Assert.All(responses.Where(r => r != accepted), r => Assert.Equal(HttpStatusCode.UnprocessableEntity, r.StatusCode));
+            var orderId = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("orderId").GetGuid();
+            var order = await _api.WaitUntilFinishedAsync(orderId);
+            Assert.Equal("Completed", order.GetProperty("status").GetString());
+            Assert.Equal(sagasBefore + 1, await _api.CountAsync("sagas"));
+            Assert.Equal(1L, await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'stock.reserved'", $"stock-{sku}"));
+            Assert.Equal(1000 - order.GetProperty("lines")[0].GetProperty("quantity").GetInt32(), (await _api.GetStockAsync(sku)).GetProperty("available").GetInt32());
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_key_held_by_another_request_in_flight_refuses_an_order_and_nothing_of_it_is_written()
+    {
+        var sku = await StockedSkuAsync();
+        var key = $"held-{Guid.NewGuid()}";
+        await _api.ScalarAsync<long>(
+            """
+            with r as (insert into idempotency_keys (idempotency_key, request_hash, completed, created_at, expires_at, lease_until)
+                       values ($1, '\x00'::bytea, false, now(), now() + interval '1 day', now() + interval '1 minute') returning 1)
+            select count(*) from r
+            """, key);
+        var before = await _api.WrittenRowsAsync();
+
+        using var response = await _api.PostJsonAsync("/orders", Platform.OrderBody("tok_approve", Platform.Line(sku, 1)), key);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(before, await _api.WrittenRowsAsync());
+        Assert.False(await _api.ScalarAsync<bool>("select completed from idempotency_keys where idempotency_key = $1", key));
+        Assert.Equal(1000, (await _api.GetStockAsync(sku)).GetProperty("available").GetInt32());
+    }
+
+    [Fact]
     public async Task After_its_retention_a_key_reused_with_another_body_places_a_new_order()
     {
         var sku = await StockedSkuAsync();

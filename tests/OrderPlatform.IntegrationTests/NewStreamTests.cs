@@ -23,6 +23,9 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
     private static long StoredResponses(JsonElement first, JsonElement second) =>
         second.GetProperty("idempotency").GetProperty("completions").GetInt64() - first.GetProperty("idempotency").GetProperty("completions").GetInt64();
 
+    private static long Claims(JsonElement first, JsonElement second) =>
+        second.GetProperty("idempotency").GetProperty("claims").GetInt64() - first.GetProperty("idempotency").GetProperty("claims").GetInt64();
+
     /// <summary>Sends the POST again with the same key and body: the stored answer comes back, marked as a replay.</summary>
     private async Task<string> ReplayAsync(string key, object body)
     {
@@ -93,9 +96,14 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         var orderId = await PlaceAsync(key, body);
         var second = await StatusAsync();
 
-        // The saga's start carried the response: nothing was stored after it, and the key's record is complete.
+        // The saga's start claimed the key and carried the response: no claim before it, nothing stored after it, and the
+        // key's record is complete, written by the transaction that wrote the saga's first event.
+        Assert.Equal(0, Claims(first, second));
         Assert.Equal(0, StoredResponses(first, second));
         Assert.Equal(202, await _api.ScalarAsync<int>("select status_code from idempotency_keys where idempotency_key = $1 and completed", key));
+        Assert.Equal(
+            await _api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and version = 1", $"saga-{orderId:N}"),
+            await _api.ScalarAsync<string>("select xmin::text from idempotency_keys where idempotency_key = $1", key));
         Assert.Equal($"/orders/{orderId}", await _api.ScalarAsync<string>("select location from idempotency_keys where idempotency_key = $1", key));
         var replayed = JsonDocument.Parse(await ReplayAsync(key, body)).RootElement;
         Assert.Equal(orderId, replayed.GetProperty("orderId").GetGuid());
@@ -124,7 +132,9 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         Assert.True(Delta(first, second, "appends") >= 1, "the saga tried to append its start at version 0");
         Assert.True(Delta(first, second, "reads") >= 1, "the saga read its stream after its append was refused");
 
-        // The saga had started before, so its start stored nothing: the response was stored after it, and is replayed.
+        // The saga had started before, so its start claimed and stored nothing: the key was claimed on its own, the
+        // response stored after it, and it is replayed.
+        Assert.Equal(1, Claims(first, second));
         Assert.Equal(1, StoredResponses(first, second));
         Assert.Equal(orderId, JsonDocument.Parse(await ReplayAsync(key, body)).RootElement.GetProperty("orderId").GetGuid());
 

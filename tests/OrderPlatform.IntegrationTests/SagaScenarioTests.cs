@@ -297,7 +297,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.True(Responses(second, "completions") - Responses(first, "completions") >= 1, "the restock's response (the order's rides with its saga's start)");
         Assert.True(Responses(second, "completionStatements") > Responses(first, "completionStatements"));
         long Claims(string counter) => Responses(second, counter) - Responses(first, counter);
-        Assert.True(Claims("claims") >= 2, $"{Claims("claims")} claims (the restock's key and the order's)");
+        Assert.True(Claims("claims") >= 1, $"{Claims("claims")} claims (the restock's key; the order's is claimed by its saga's start)");
         Assert.InRange(Claims("claimStatements"), 1, Claims("claims"));
     }
 

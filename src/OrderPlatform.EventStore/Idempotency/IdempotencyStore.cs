@@ -21,6 +21,9 @@ public enum ClaimOutcome
 
 public sealed record ClaimResult(ClaimOutcome Outcome, StoredResponse? Response = null);
 
+/// <summary>An idempotency key for the transaction of its request's effect to claim (<see cref="IdempotencyStore.ClaimCompletedCommand"/>).</summary>
+public sealed record KeyToClaim(string Key, byte[] RequestHash, DateTimeOffset ExpiresAt);
+
 /// <summary>Running totals of an idempotency store: sample twice and difference them for group sizes.</summary>
 public sealed record IdempotencyCounters(long Claims, long ClaimStatements, long Completions, long CompletionStatements);
 
@@ -164,6 +167,23 @@ public sealed class IdempotencyStore
     public static IRowAlongside CompleteCommand(string key, StoredResponse response) => new CompletionAlongside(key, response);
 
     /// <summary>
+    /// Claims <paramref name="key"/>, completed with <paramref name="response"/>, as part of another transaction: the one
+    /// that records the request's effect, so that the whole request commits once. A key in use (claimed, completed, or
+    /// expired and not purged yet) refuses the insert and so that whole transaction: nothing of the request is written,
+    /// <see cref="IsKeyInUse"/> tells that refusal from others, and the caller then claims the key with
+    /// <see cref="ClaimAsync"/>, which replays, refuses, waits or takes the key over.
+    /// </summary>
+    public static IRowAlongside ClaimCompletedCommand(string key, byte[] requestHash, StoredResponse response, DateTimeOffset now, DateTimeOffset expiresAt) =>
+        new ClaimCompletedAlongside(key, requestHash, response, now, expiresAt);
+
+    /// <summary>Whether <paramref name="exception"/> is the refusal of a key claimed with an effect because the key is in use.</summary>
+    public static bool IsKeyInUse(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "idempotency_keys_pkey" };
+
+    /// <summary>The key, its request's hash and its expiry, for a request whose effect claims its key itself.</summary>
+    public KeyToClaim ToClaimWithEffect(string key, byte[] requestHash) => new(key, requestHash, _time.GetUtcNow() + _options.Retention);
+
+    /// <summary>
     /// One statement that stores each response under its key, unless the key's response is stored already. A key given
     /// twice keeps its first response; keys go in sorted order, so two statements lock the rows they share in the same order.
     /// </summary>
@@ -225,6 +245,37 @@ public sealed class IdempotencyStore
     {
         public NpgsqlBatchCommand WriteAll(IReadOnlyList<IRowAlongside> rows) =>
             CompletionsCommand(rows.Cast<CompletionAlongside>().Select(c => (c.Key, c.Response)));
+    }
+
+    /// <summary>
+    /// Keys claimed with their effects: those of a group commit share one plain insert, in key order (two statements that
+    /// share keys lock them in the same order). A key given twice, or one in use, fails the statement.
+    /// </summary>
+    private sealed record ClaimCompletedAlongside(string Key, byte[] RequestHash, StoredResponse Response, DateTimeOffset Now, DateTimeOffset ExpiresAt)
+        : IRowAlongside
+    {
+        public NpgsqlBatchCommand WriteAll(IReadOnlyList<IRowAlongside> rows)
+        {
+            var claims = rows.Cast<ClaimCompletedAlongside>().OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+            var command = new NpgsqlBatchCommand(
+                """
+                insert into idempotency_keys
+                       (idempotency_key, request_hash, completed, status_code, content_type, location, response_body, created_at, expires_at, lease_until)
+                select c.idempotency_key, c.request_hash, true, c.status_code, c.content_type, c.location, c.response_body, c.created_at, c.expires_at, c.created_at
+                  from unnest($1::text[], $2::bytea[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+                       with ordinality as c(idempotency_key, request_hash, status_code, content_type, location, response_body, created_at, expires_at, n)
+                 order by c.n
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. claims.Select(c => c.Key)] });
+            command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. claims.Select(c => c.RequestHash)] });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. claims.Select(c => c.Response.StatusCode)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.ContentType)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.Location)] });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.Body)] });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. claims.Select(c => c.Now)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. claims.Select(c => c.ExpiresAt)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            return command;
+        }
     }
 
     /// <summary>Gives the key back after a failure that had no effect worth replaying, so a retry runs the request again.</summary>

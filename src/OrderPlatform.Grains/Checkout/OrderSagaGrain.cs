@@ -78,9 +78,12 @@ public sealed class OrderSagaGrain(
         _pendingResponse = null;
         if (_responseToStore is { } response && State.Phase == SagaPhase.NotStarted)
         {
-            // The append that starts the saga also stores the answer to the request that started it.
-            alongside.Add(IdempotencyStore.CompleteCommand(
-                response.IdempotencyKey, new StoredResponse(response.StatusCode, response.ContentType, response.Location, response.Body)));
+            // The append that starts the saga also stores the answer to the request that started it, and claims its key
+            // when the request has not claimed it before.
+            var stored = new StoredResponse(response.StatusCode, response.ContentType, response.Location, response.Body);
+            alongside.Add(response.RequestHash is { } hash
+                ? IdempotencyStore.ClaimCompletedCommand(response.IdempotencyKey, hash, stored, Time.GetUtcNow(), response.ExpiresAt)
+                : IdempotencyStore.CompleteCommand(response.IdempotencyKey, stored));
             _pendingResponse = stateAfter;
         }
 
@@ -115,6 +118,12 @@ public sealed class OrderSagaGrain(
         try
         {
             recorded = await StartOnceAsync(request);
+        }
+        catch (Exception e) when (response?.RequestHash is not null && IdempotencyStore.IsKeyInUse(e))
+        {
+            // The key this start was to claim is in use: the append was refused whole, so the saga has not started. The
+            // caller looks the key up.
+            return new SagaStartReply(ToView(), ResponseStored: false);
         }
         finally
         {

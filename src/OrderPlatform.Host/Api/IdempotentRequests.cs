@@ -13,7 +13,10 @@ public sealed record ExecutedRequest(StoredResponse Response, bool Stored);
 /// The outcome of checking a request before anything is written: either a problem to answer with (nothing
 /// stored, the key stays free) or the work to run once the idempotency key is claimed (given the key).
 /// </summary>
-public sealed record PreparedRequest(IResult? Problem, Func<string, CancellationToken, Task<ExecutedRequest>>? Execute)
+public sealed record PreparedRequest(
+    IResult? Problem,
+    Func<string, CancellationToken, Task<ExecutedRequest>>? Execute,
+    Func<KeyToClaim, CancellationToken, Task<ExecutedRequest?>>? ExecuteClaiming = null)
 {
     public static PreparedRequest Reject(IResult problem) => new(problem, null);
 
@@ -23,6 +26,16 @@ public sealed record PreparedRequest(IResult? Problem, Func<string, Cancellation
 
     /// <summary>Work that may store its response itself, with its effect; it says whether it did.</summary>
     public static PreparedRequest RunStoring(Func<string, CancellationToken, Task<ExecutedRequest>> execute) => new(null, execute);
+
+    /// <summary>
+    /// Work whose effect can claim the key itself, in the transaction that records it, so the request commits once.
+    /// <paramref name="claiming"/> is tried first, before any claim; it answers null when it wrote nothing: the key was in
+    /// use, or the effect had been made before. The request then goes the usual way: the key is claimed (or the stored
+    /// response replayed, or the request refused) and <paramref name="execute"/> runs under the claimed key.
+    /// </summary>
+    public static PreparedRequest RunClaiming(
+        Func<KeyToClaim, CancellationToken, Task<ExecutedRequest?>> claiming, Func<string, CancellationToken, Task<ExecutedRequest>> execute) =>
+        new(null, execute, claiming);
 }
 
 public sealed class IdempotencyOptions
@@ -34,12 +47,21 @@ public sealed class IdempotencyOptions
 
     /// <summary>How long a duplicate waits for the first request with its key to finish before answering 409.</summary>
     public TimeSpan DuplicateWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether a new order's key is claimed by the transaction that starts its saga (one commit for the request) instead
+    /// of by a claim of its own first. A silo built before this cannot claim a key in a saga's start: roll a cluster onto
+    /// this version with it false, then turn it on.
+    /// </summary>
+    public bool ClaimWithEffect { get; set; } = true;
 }
 
 /// <summary>
 /// Runs every POST under its Idempotency-Key: validate without side effects, claim the key with a unique
 /// insert and the request's hash, run, store the response; a replay with the same request gets the stored
-/// response, the same key with another request gets 422, and concurrent duplicates wait for the first.
+/// response, the same key with another request gets 422, and concurrent duplicates wait for the first. Work whose
+/// effect claims its key itself (a new order's saga start) runs before any claim, and goes this way only when it
+/// wrote nothing.
 /// </summary>
 public sealed class IdempotentRequests(IdempotencyStore store, IOptions<IdempotencyOptions> options, TimeProvider time, ILogger<IdempotentRequests> logger)
 {
@@ -71,6 +93,27 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
         }
 
         var hash = Hash(http.Request, body.Span);
+        if (prepared.ExecuteClaiming is { } claiming)
+        {
+            ExecutedRequest? done;
+            try
+            {
+                done = await claiming(store.ToClaimWithEffect(key, hash), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The key and the effect commit together or not at all: a retry with the same key replays or runs it.
+                logger.LogWarning(e, "Request under idempotency key {Key} failed before its key was claimed.", key);
+                http.Response.Headers.RetryAfter = "1";
+                return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
+            }
+
+            if (done is not null)
+            {
+                return new StoredResult(done.Response);
+            }
+        }
+
         var deadline = time.GetUtcNow() + options.Value.DuplicateWait;
         while (true)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.Grains;
@@ -58,7 +59,8 @@ public static class OrdersApi
         return group;
     }
 
-    private static Task<IResult> PlaceOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
+    private static Task<IResult> PlaceOrderAsync(
+        HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains, IOptions<IdempotencyOptions> options) =>
         requests.HandleAsync(http, MaxOrderBodyBytes, bodyRequired: true, async (raw, cancellationToken) =>
         {
             var (body, problem) = OrderRequests.Parse<PlaceOrderBody>(raw);
@@ -90,22 +92,36 @@ public static class OrdersApi
                 body.PaymentToken!,
                 Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
 
-            return PreparedRequest.RunStoring(async (key, _) =>
-            {
-                var location = $"/orders/{orderId}";
-                var response = new StoredResponse(
-                    StatusCodes.Status202Accepted,
-                    "application/json",
-                    location,
-                    JsonSerializer.Serialize(new OrderAccepted(orderId, "Accepted", location), OrderRequests.Json));
+            var location = $"/orders/{orderId}";
+            var response = new StoredResponse(
+                StatusCodes.Status202Accepted,
+                "application/json",
+                location,
+                JsonSerializer.Serialize(new OrderAccepted(orderId, "Accepted", location), OrderRequests.Json));
 
-                // The order id is new unless this key and body came before (a retry after a failure, or a key reused
-                // after its retention): the saga's activation skips reading its stream, and finds it if it was wrong.
-                // The saga's start and the stored response commit together; a saga that had started already stores nothing.
-                var started = await NewStreams.Creating(StreamIds.Saga(orderId), () => grains.Get<IOrderSagaGrain>(orderId).StartAsync(
-                    request, new ResponseToStore(key, response.StatusCode, response.ContentType, response.Location, response.Body)));
-                return new ExecutedRequest(response, started.ResponseStored);
-            });
+            // The order id is new unless this key and body came before (a retry after a failure, or a key reused after its
+            // retention): the saga's activation skips reading its stream, and finds it if it was wrong. The saga's start and
+            // the stored response commit together; a saga that had started already stores nothing.
+            Task<SagaStartReply> StartAsync(ResponseToStore toStore) =>
+                NewStreams.Creating(StreamIds.Saga(orderId), () => grains.Get<IOrderSagaGrain>(orderId).StartAsync(request, toStore));
+            ResponseToStore ToStore(string key) => new(key, response.StatusCode, response.ContentType, response.Location, response.Body);
+            async Task<ExecutedRequest> UnderClaimedKeyAsync(string key, CancellationToken _) =>
+                new(response, (await StartAsync(ToStore(key))).ResponseStored);
+
+            if (!options.Value.ClaimWithEffect)
+            {
+                return PreparedRequest.RunStoring(UnderClaimedKeyAsync);
+            }
+
+            // First the start claims the key itself, in its own transaction: a new order commits once. A key in use, or a
+            // saga that had started (a replay), writes nothing there, and the request goes the usual way.
+            return PreparedRequest.RunClaiming(
+                async (claim, _) =>
+                {
+                    var started = await StartAsync(ToStore(claim.Key) with { RequestHash = claim.RequestHash, ExpiresAt = claim.ExpiresAt });
+                    return started.ResponseStored ? new ExecutedRequest(response, Stored: true) : null;
+                },
+                UnderClaimedKeyAsync);
         });
 
     private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
