@@ -92,6 +92,19 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.Contains("pg CPU %", output.ToString(), StringComparison.Ordinal);
         Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
 
+        // Where the completed orders' time went, read from the commits of their milestones: five stages and the whole,
+        // over every completed order of the window. No stage of an order outlasts the whole, and the whole (commit to
+        // commit) is inside what the client measured (from before the POST to after the last commit).
+        var stages = run.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(6, stages.Count);
+        Assert.All(stages, s => Assert.Equal(approved, s.GetProperty("latency").GetProperty("count").GetInt64()));
+        var whole = stages[^1].GetProperty("latency");
+        Assert.Equal("start -> completed", stages[^1].GetProperty("stage").GetString());
+        Assert.True(whole.GetProperty("p50").GetDouble() > 0, $"stages: {run.GetProperty("stages")}");
+        Assert.All(stages, s => Assert.InRange(s.GetProperty("latency").GetProperty("max").GetDouble(), 0, whole.GetProperty("max").GetDouble()));
+        Assert.InRange(whole.GetProperty("max").GetDouble(), 0, latency.GetProperty("max").GetDouble());
+        Assert.Contains("where the completed orders' time went", output.ToString(), StringComparison.Ordinal);
+
         // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that
         // outcome, besides the one completed order placed before the run.
         var outcomes = await SagaOutcomesAsync();

@@ -40,7 +40,10 @@ internal static partial class CommandLine
                                     backends' included, those that exited during the window too
           --postgres CS             the platform's database: commits (pg_stat_database.xact_commit, read-only
                                     ones too) and the server's WAL flushes (pg_stat_wal.wal_sync) per saga
-                                    finished in the window; before each run, waits for unfinished sagas
+                                    finished in the window; before each run, waits for unfinished sagas;
+                                    after it, where the completed orders' time went, stage by stage, from the
+                                    commit times of their milestones (recorded_at of saga.started, order.placed,
+                                    payment.authorized, order.confirmed, payment.captured, order.completed)
           --quiet-wait S            how long to wait for them at most (default 120)
           --commit-ceiling TPS      this machine's commit ceiling (pgbench tps): prints sagas/s as a share of it
           Whenever the platform is watched: the relay's backlog and lag from GET /relay/status of the targets, how

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Npgsql;
 using OrderPlatform.LoadGen.Orders;
 using OrderPlatform.LoadGen.Reporting;
 using OrderPlatform.LoadGen.Runs;
@@ -155,6 +156,18 @@ internal static class LoadCommand
             if (options.CommitCeiling is { } tps)
             {
                 run = run with { ShareOfCommitCeiling = Math.Round(run.SagasPerSecond / tps, 3) };
+            }
+
+            if (options.Postgres is { } postgres && run.CompletedOrders.Count > 0)
+            {
+                try
+                {
+                    run = run with { Stages = await OrderStages.ReadAsync(postgres, run.CompletedOrders, cancellationToken).ConfigureAwait(false) };
+                }
+                catch (NpgsqlException e)
+                {
+                    await output.WriteLineAsync($"  (where the orders' time went could not be read: {e.Message})").ConfigureAwait(false);
+                }
             }
 
             runs.Add(run);

@@ -93,7 +93,7 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
 
                 if (state.Value.Finished)
                 {
-                    return OrderResult.Finished(state.Value.Outcome, acceptedAt, clock.Elapsed, retries);
+                    return OrderResult.Finished(state.Value.Outcome, acceptedAt, clock.Elapsed, retries) with { OrderId = orderId };
                 }
 
                 if (!waited)

@@ -8,6 +8,9 @@ namespace OrderPlatform.LoadGen.Orders;
 /// <param name="Retries">Requests sent again after a 5xx, a 409 or a lost connection.</param>
 internal sealed record OrderResult(string? Outcome, string? Error, TimeSpan? AcceptedAt, TimeSpan? FinishedAt, int Retries)
 {
+    /// <summary>The order's id, once the POST answered with it.</summary>
+    public Guid? OrderId { get; init; }
+
     public static OrderResult Finished(string outcome, TimeSpan acceptedAt, TimeSpan finishedAt, int retries) =>
         new(outcome, null, acceptedAt, finishedAt, retries);
 

@@ -86,6 +86,16 @@ internal static class ReportText
         {
             yield return $"  {run.Phase} {Number(run.OfferedRate)}/s other outcomes: {string.Join(", ", others.Select(o => $"{o.Key} {o.Value}"))}";
         }
+
+        if (run.Stages is { Count: > 0 } stages)
+        {
+            yield return $"  {run.Phase} {Number(run.OfferedRate)}/s, where the completed orders' time went, from commit to commit of their milestones (ms):";
+            yield return $"    {"stage",-24}{"orders",8}{"p50",9}{"p90",9}{"p99",9}{"max",9}";
+            foreach (var stage in stages)
+            {
+                yield return $"    {stage.Stage,-24}{Number(stage.Latency.Count),8}{Ms(stage.Latency.P50),9}{Ms(stage.Latency.P90),9}{Ms(stage.Latency.P99),9}{Ms(stage.Latency.Max),9}";
+            }
+        }
     }
 
     public static string Verdict(RampSummary ramp)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using OrderPlatform.LoadGen.Server;
 
 namespace OrderPlatform.LoadGen.Reporting;
@@ -41,9 +42,19 @@ internal sealed record RunResult(
     /// </summary>
     public IReadOnlyList<SecondOfRun> Timeline { get; init; } = [];
 
+    /// <summary>The ids of the measured orders that completed, for <see cref="Stages"/>; not written to the report.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<Guid> CompletedOrders { get; init; } = [];
+
+    /// <summary>Where the completed orders' time went, stage by stage, when the command could read the platform's database.</summary>
+    public IReadOnlyList<StageLatency>? Stages { get; init; }
+
     /// <summary>Whether the run meets a service level: no error, and a p99 under the limit.</summary>
     public bool Sustains(TimeSpan maxP99) => Errors == 0 && Finished == Sent && Latency.P99 is { } p99 && p99 < maxP99.TotalMilliseconds;
 }
 
 /// <summary>One second of a run's measured window, counted from its start: orders that finished and the slowest one's latency.</summary>
 internal sealed record SecondOfRun(int Second, long Finished, double MaxMs);
+
+/// <summary>One stage of the completed orders of a run: its latency percentiles over those orders, in milliseconds.</summary>
+internal sealed record StageLatency(string Stage, LatencySummary Latency);

@@ -14,6 +14,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
     private readonly SortedDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _outcomes = new(StringComparer.Ordinal);
     private readonly SortedDictionary<int, (long Finished, TimeSpan Max)> _bySecond = [];
+    private readonly List<Guid> _completed = [];
     private long _finished;
     private long _finishedInWindow;
     private long _retries;
@@ -82,6 +83,10 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
                 var (count, max) = _bySecond.GetValueOrDefault(second);
                 _bySecond[second] = (count + 1, finished - order.IntendedStart > max ? finished - order.IntendedStart : max);
                 Count(_outcomes, outcome);
+                if (outcome == "Completed" && result.OrderId is { } orderId)
+                {
+                    _completed.Add(orderId);
+                }
             }
             else
             {
@@ -110,6 +115,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
                 _maxInFlight)
             {
                 Timeline = [.. _bySecond.Select(s => new SecondOfRun(s.Key, s.Value.Finished, Math.Round(s.Value.Max.TotalMilliseconds, 1)))],
+                CompletedOrders = [.. _completed],
             };
         }
     }
