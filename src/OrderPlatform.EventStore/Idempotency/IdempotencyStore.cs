@@ -205,11 +205,18 @@ public sealed class IdempotencyStore
              where k.idempotency_key = c.idempotency_key and not k.completed
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. first.Keys] });
-        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. first.Values.Select(r => r.StatusCode)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.ContentType)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.Location)] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. first.Values.Select(r => r.Body)] });
+        AddResponses(command, first.Values);
         return command;
+    }
+
+    /// <summary>Four array parameters, in this order: the responses' status codes, content types, locations and bodies.</summary>
+    private static void AddResponses(NpgsqlBatchCommand command, IEnumerable<StoredResponse> responses)
+    {
+        var list = responses.ToList();
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. list.Select(r => r.StatusCode)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. list.Select(r => r.ContentType)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. list.Select(r => r.Location)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. list.Select(r => r.Body)] });
     }
 
     /// <summary>How many keys were claimed and responses stored since this store was made, and in how many statements.</summary>
@@ -268,10 +275,7 @@ public sealed class IdempotencyStore
                 """);
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. claims.Select(c => c.Key)] });
             command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. claims.Select(c => c.RequestHash)] });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. claims.Select(c => c.Response.StatusCode)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.ContentType)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.Location)] });
-            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. claims.Select(c => c.Response.Body)] });
+            AddResponses(command, claims.Select(c => c.Response));
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. claims.Select(c => c.Now)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. claims.Select(c => c.ExpiresAt)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             return command;

@@ -29,9 +29,10 @@ public sealed record PreparedRequest(
 
     /// <summary>
     /// Work whose effect can claim the key itself, in the transaction that records it, so the request commits once.
-    /// <paramref name="claiming"/> is tried first, before any claim; it answers null when it wrote nothing: the key was in
-    /// use, or the effect had been made before. The request then goes the usual way: the key is claimed (or the stored
-    /// response replayed, or the request refused) and <paramref name="execute"/> runs under the claimed key.
+    /// <paramref name="claiming"/> is tried first, before any claim (unless <see cref="IdempotencyOptions.ClaimWithEffect"/>
+    /// is off); it answers null when it wrote nothing: the key was in use, or the effect had been made before. The request
+    /// then goes the usual way: the key is claimed (or the stored response replayed, or the request refused) and
+    /// <paramref name="execute"/> runs under the claimed key.
     /// </summary>
     public static PreparedRequest RunClaiming(
         Func<KeyToClaim, CancellationToken, Task<ExecutedRequest?>> claiming, Func<string, CancellationToken, Task<ExecutedRequest>> execute) =>
@@ -49,8 +50,8 @@ public sealed class IdempotencyOptions
     public TimeSpan DuplicateWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Whether a new order's key is claimed by the transaction that starts its saga (one commit for the request) instead
-    /// of by a claim of its own first. A silo built before this cannot claim a key in a saga's start: roll a cluster onto
+    /// Whether work that can claim its key with its effect (a new order's saga start) does so, one commit for the request,
+    /// instead of claiming the key on its own first. A silo built before this cannot claim a key in a saga's start: roll a cluster onto
     /// this version with it false, then turn it on.
     /// </summary>
     public bool ClaimWithEffect { get; set; } = true;
@@ -93,7 +94,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
         }
 
         var hash = Hash(http.Request, body.Span);
-        if (prepared.ExecuteClaiming is { } claiming)
+        if (prepared.ExecuteClaiming is { } claiming && options.Value.ClaimWithEffect)
         {
             ExecutedRequest? done;
             try
@@ -104,8 +105,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
             {
                 // The key and the effect commit together or not at all: a retry with the same key replays or runs it.
                 logger.LogWarning(e, "Request under idempotency key {Key} failed before its key was claimed.", key);
-                http.Response.Headers.RetryAfter = "1";
-                return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
+                return RetryLater(http);
             }
 
             if (done is not null)
@@ -143,8 +143,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
                 // Nothing worth replaying happened (or the effect is itself idempotent): free the key for a retry.
                 logger.LogWarning(e, "Request under idempotency key {Key} failed; releasing the key.", key);
                 await store.ReleaseAsync(key, CancellationToken.None);
-                http.Response.Headers.RetryAfter = "1";
-                return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
+                return RetryLater(http);
             }
 
             if (!executed.Stored)
@@ -154,6 +153,13 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
 
             return new StoredResult(executed.Response);
         }
+    }
+
+    /// <summary>503 with Retry-After: the request failed without an effect worth replaying, and may be sent again with its key.</summary>
+    private static IResult RetryLater(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problems.Unavailable("The request could not be completed now. Retry with the same Idempotency-Key.");
     }
 
     private static bool TryGetKey(HttpRequest request, out string key)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.Grains;
@@ -59,8 +58,7 @@ public static class OrdersApi
         return group;
     }
 
-    private static Task<IResult> PlaceOrderAsync(
-        HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains, IOptions<IdempotencyOptions> options) =>
+    private static Task<IResult> PlaceOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
         requests.HandleAsync(http, MaxOrderBodyBytes, bodyRequired: true, async (raw, cancellationToken) =>
         {
             var (body, problem) = OrderRequests.Parse<PlaceOrderBody>(raw);
@@ -105,13 +103,6 @@ public static class OrdersApi
             Task<SagaStartReply> StartAsync(ResponseToStore toStore) =>
                 NewStreams.Creating(StreamIds.Saga(orderId), () => grains.Get<IOrderSagaGrain>(orderId).StartAsync(request, toStore));
             ResponseToStore ToStore(string key) => new(key, response.StatusCode, response.ContentType, response.Location, response.Body);
-            async Task<ExecutedRequest> UnderClaimedKeyAsync(string key, CancellationToken _) =>
-                new(response, (await StartAsync(ToStore(key))).ResponseStored);
-
-            if (!options.Value.ClaimWithEffect)
-            {
-                return PreparedRequest.RunStoring(UnderClaimedKeyAsync);
-            }
 
             // First the start claims the key itself, in its own transaction: a new order commits once. A key in use, or a
             // saga that had started (a replay), writes nothing there, and the request goes the usual way.
@@ -121,7 +112,7 @@ public static class OrdersApi
                     var started = await StartAsync(ToStore(claim.Key) with { RequestHash = claim.RequestHash, ExpiresAt = claim.ExpiresAt });
                     return started.ResponseStored ? new ExecutedRequest(response, Stored: true) : null;
                 },
-                UnderClaimedKeyAsync);
+                async (key, _) => new ExecutedRequest(response, (await StartAsync(ToStore(key))).ResponseStored));
         });
 
     private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
