@@ -79,6 +79,60 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Orders_for_one_sku_that_queue_behind_its_append_share_the_next_one_and_nothing_is_oversold_or_recorded_twice()
+    {
+        var sku = NewSku("popular");
+        await _api.RestockAsync(sku, 40);
+
+        // 60 orders of one unit at once for 40 units; every sixth payment is declined, so its reservation is released.
+        var orders = await Task.WhenAll(Enumerable.Range(0, 60)
+            .Select(i => _api.PlaceOrderAsync(i % 6 == 5 ? "tok_decline" : "tok_approve", Platform.Line(sku, 1))));
+        var statuses = (await Task.WhenAll(orders.Select(id => _api.WaitUntilFinishedAsync(id))))
+            .Select(o => o.GetProperty("status").GetString()).ToList();
+        var completed = statuses.Count(s => s == "Completed");
+
+        // 50 payers for 40 units: at least 30 got one (the 10 declined hold a unit each at most), none got one twice.
+        Assert.InRange(completed, 30, 40);
+        Assert.Equal(60, completed + statuses.Count(s => s is "Rejected" or "Cancelled"));
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal(
+            (40 - completed, 0, completed),
+            (stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32(), stock.GetProperty("sold").GetInt32()));
+
+        // The stock's commands that arrived while an append was under way were appended together: fewer transactions
+        // than events (one command at a time, every event would have a transaction of its own). Versions stay 1..n.
+        var (events, transactions, maxVersion) = (
+            await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"stock-{sku}"),
+            await _api.ScalarAsync<long>("select count(distinct xmin::text) from events where stream_id = $1", $"stock-{sku}"),
+            await _api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"stock-{sku}"));
+        Assert.Equal(events, maxVersion);
+        Assert.True(transactions < events, $"{events} stock events took {transactions} transactions");
+
+        // Each event of a shared append names its own command and its own order's correlation id, not another's.
+        Assert.Equal(0L, await _api.ScalarAsync<long>(
+            """
+            select count(*) from events st
+            left join events sg on sg.stream_id = 'saga-' || replace(st.data->>'orderId', '-', '') and sg.version = 1
+            where st.stream_id = $1 and st.event_type <> 'stock.restocked'
+              and (sg.metadata->>'correlationId' is null or st.metadata->>'correlationId' is distinct from sg.metadata->>'correlationId'
+                   or st.metadata->>'commandId' not like 'saga:' || replace(st.data->>'orderId', '-', '') || ':%')
+            """,
+            $"stock-{sku}"));
+
+        // Whether a saga's record rode on a shared append or went alone, each step succeeded once in its saga's stream.
+        Assert.Equal(0L, await _api.ScalarAsync<long>(
+            """
+            select count(*) from (select stream_id, data->'step' from event_log
+                                  where stream_id = any($1) and event_type = 'saga.step-succeeded' group by 1, 2 having count(*) > 1) doubled
+            """,
+            (object)orders.Select(id => $"saga-{id:N}").ToArray()));
+        foreach (var orderId in orders)
+        {
+            await AssertContiguousAsync(orderId);
+        }
+    }
+
+    [Fact]
     public async Task A_cancellation_during_a_step_refuses_its_carried_record_and_the_step_is_recorded_once_by_the_saga()
     {
         var sku = NewSku("refused");

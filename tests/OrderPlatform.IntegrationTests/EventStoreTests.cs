@@ -78,7 +78,7 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         var (own, other) = ($"test-{Guid.NewGuid():N}", $"test-{Guid.NewGuid():N}");
         await store.AppendAsync(other, "test", 0, [Event()], publish: false);
 
-        Assert.Equal(1, await store.AppendAsync(own, "test", 0, [Event()], carried: new CarriedAppend(other, 1, [Event("test.carried"), Event("test.carried")])));
+        Assert.Equal(1, await store.AppendAsync(own, "test", 0, [Event()], carried: [new CarriedAppend(other, 1, [Event("test.carried"), Event("test.carried")])]));
         Assert.Equal([1, 2, 3], (await store.ReadStreamAsync(other)).Select(e => e.Version));
         await using (var check = db.DataSource.CreateCommand(
             """
@@ -94,14 +94,47 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         }
 
         // The carried stream moved on: neither stream takes anything, and the append can go again alone.
-        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(own, "test", 1, [Event()], carried: new CarriedAppend(other, 1, [Event("test.carried")])));
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(own, "test", 1, [Event()], carried: [new CarriedAppend(other, 1, [Event("test.carried")])]));
         Assert.Equal([1], (await store.ReadStreamAsync(own)).Select(e => e.Version));
         Assert.Equal([1, 2, 3], (await store.ReadStreamAsync(other)).Select(e => e.Version));
         Assert.Equal(2, await store.AppendAsync(own, "test", 1, [Event()]));
 
         // A carried append without events, or to the append's own stream, is a mistake of the caller.
-        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: new CarriedAppend(other, 3, [])));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: new CarriedAppend(own, 2, [Event()])));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: [new CarriedAppend(other, 3, [])]));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()], carried: [new CarriedAppend(own, 2, [Event()])]));
+    }
+
+    [Fact]
+    public async Task Several_carried_appends_commit_with_the_append_or_none_does()
+    {
+        var store = new PostgresEventStore(db.DataSource, _time);
+        var (own, first, second) = ($"test-{Guid.NewGuid():N}", $"test-{Guid.NewGuid():N}", $"test-{Guid.NewGuid():N}");
+        await store.AppendAsync(first, "test", 0, [Event()], publish: false);
+        await store.AppendAsync(second, "test", 0, [Event(), Event()], publish: false);
+
+        // One of the carried streams moved on: nothing of the append, nor of the other carried stream, lands.
+        await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.AppendAsync(own, "test", 0, [Event(), Event()],
+            carried: [new CarriedAppend(first, 1, [Event("test.carried")]), new CarriedAppend(second, 1, [Event("test.carried")])]));
+        Assert.Empty(await store.ReadStreamAsync(own));
+        Assert.Equal([1], (await store.ReadStreamAsync(first)).Select(e => e.Version));
+
+        Assert.Equal(2, await store.AppendAsync(own, "test", 0, [Event(), Event()],
+            carried: [new CarriedAppend(first, 1, [Event("test.carried")]), new CarriedAppend(second, 2, [Event("test.carried"), Event("test.carried")])]));
+        Assert.Equal([1, 2], (await store.ReadStreamAsync(first)).Select(e => e.Version));
+        Assert.Equal([1, 2, 3, 4], (await store.ReadStreamAsync(second)).Select(e => e.Version));
+        await using (var check = db.DataSource.CreateCommand(
+            "select count(distinct xmin::text) from events where stream_id = $1 or (stream_id = $2 and version > 1) or (stream_id = $3 and version > 2)"))
+        {
+            check.Parameters.AddWithValue(own);
+            check.Parameters.AddWithValue(first);
+            check.Parameters.AddWithValue(second);
+            Assert.Equal(1L, await check.ExecuteScalarAsync());
+        }
+
+        // Two records of one stream in one append are a mistake of the caller (their versions would collide).
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(own, "test", 2, [Event()],
+            carried: [new CarriedAppend(first, 2, [Event("test.carried")]), new CarriedAppend(first, 2, [Event("test.carried")])]));
+        Assert.Equal([1, 2], (await store.ReadStreamAsync(own)).Select(e => e.Version));
     }
 
     [Fact]

@@ -75,10 +75,11 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
 
         var second = await StatusAsync();
 
-        // Each order appended 9 times (saga 2, order 3, stock 2, payment 2; the saga's other records ride on those).
-        // Reading the new saga's, order's and payment's streams on activation would have been 15 reads; a stray one
-        // (the recovery scan) may still happen.
-        Assert.True(Delta(first, second, "appends") >= 5 * 9, $"{Delta(first, second, "appends")} appends");
+        // Each order appended 7 times to its own streams (saga 2, order 3, payment 2; the saga's other records ride on
+        // those) and twice to the stock's, where the orders' commands that queue behind one append share the next: at
+        // least one append for the reservations and one for the commits. Reading the new saga's, order's and payment's
+        // streams on activation would have been 15 reads; a stray one (the recovery scan) may still happen.
+        Assert.True(Delta(first, second, "appends") >= (5 * 7) + 2, $"{Delta(first, second, "appends")} appends");
         Assert.InRange(Delta(first, second, "reads"), 0, 4);
         var stock = await _api.GetStockAsync(sku);
         Assert.Equal(5, stock.GetProperty("sold").GetInt32());

@@ -210,8 +210,9 @@ public sealed class PostgresEventStore
     /// or fails on its own version check alone. Once queued it is not cancelled.
     /// </summary>
     /// <remarks>
-    /// <paramref name="carried"/> names a second stream whose events commit with these or not at all; a stale
-    /// version of either stream fails both, and the exception then names <paramref name="streamId"/>.
+    /// <paramref name="carried"/> names other streams whose events commit with these or not at all (each another
+    /// writer's record of a command this append decides); a stale version of any stream fails them all, and the
+    /// exception then names <paramref name="streamId"/>.
     /// </remarks>
     /// <exception cref="ConcurrencyConflictException">Another writer appended first.</exception>
     public Task<int> AppendAsync(
@@ -221,7 +222,7 @@ public sealed class PostgresEventStore
         IReadOnlyList<EventToAppend> events,
         IReadOnlyList<IRowAlongside>? alongside = null,
         bool publish = true,
-        CarriedAppend? carried = null,
+        IReadOnlyList<CarriedAppend>? carried = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -230,12 +231,14 @@ public sealed class PostgresEventStore
             return Task.FromResult(expectedVersion);
         }
 
-        if (carried is not null)
+        carried ??= [];
+        var carriedStreams = new HashSet<string>(StringComparer.Ordinal) { streamId };
+        foreach (var c in carried)
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(carried.ExpectedVersion);
-            if (carried.Events.Count == 0 || carried.StreamId == streamId)
+            ArgumentOutOfRangeException.ThrowIfNegative(c.ExpectedVersion);
+            if (c.Events.Count == 0 || !carriedStreams.Add(c.StreamId))
             {
-                throw new ArgumentException("A carried append has events of a stream other than the append's own.", nameof(carried));
+                throw new ArgumentException("Each carried append has events of a stream of its own, other than the append's.", nameof(carried));
             }
         }
 
@@ -300,11 +303,11 @@ public sealed class PostgresEventStore
 
     private NpgsqlBatch CreateBatch(IReadOnlyList<PendingAppend> group)
     {
-        var eventCount = group.Sum(a => a.Events.Count + (a.Carried?.Events.Count ?? 0));
+        var eventCount = group.Sum(a => a.Events.Count + a.Carried.Sum(c => c.Events.Count));
         // The guard checks the streams their writers expect at a version above 0. A writer that takes its stream to be
         // new (version 0) needs no look: were the stream not empty, its first event's version would exist already and
         // the (stream_id, version) key refuses the insert, failing the statement just as the guard would.
-        var guarded = group.Count(a => a.ExpectedVersion > 0) + group.Count(a => a.Carried is { ExpectedVersion: > 0 });
+        var guarded = group.Count(a => a.ExpectedVersion > 0) + group.Sum(a => a.Carried.Count(c => c.ExpectedVersion > 0));
         var streams = new string[guarded];
         var expected = new int[guarded];
         var eventStreams = new string[eventCount];
@@ -342,7 +345,7 @@ public sealed class PostgresEventStore
         foreach (var append in group)
         {
             Add(append.StreamId, append.ExpectedVersion, append.Events);
-            if (append.Carried is { } carried)
+            foreach (var carried in append.Carried)
             {
                 Add(carried.StreamId, carried.ExpectedVersion, carried.Events);
             }
@@ -433,7 +436,7 @@ public sealed class PostgresEventStore
         IReadOnlyList<EventToAppend> Events,
         IReadOnlyList<IRowAlongside> Alongside,
         bool Publish,
-        CarriedAppend? Carried)
+        IReadOnlyList<CarriedAppend> Carried)
         : IGroupedRequest
     {
         public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -52,11 +52,28 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     // Flows from the call filter into the command's handling; interleaved reads of the same activation have their own.
     private static readonly AsyncLocal<CarryOffer?> Offer = new();
 
+    /// <summary>A command waiting for its turn to be decided and appended, and its outcome.</summary>
+    private sealed class QueuedCommand(string? commandId, Func<TState, Task<IReadOnlyList<TEvent>>> decide, string? correlationId, CarryOffer? offer)
+    {
+        public string? CommandId => commandId;
+
+        public Func<TState, Task<IReadOnlyList<TEvent>>> Decide => decide;
+
+        public string? CorrelationId => correlationId;
+
+        public CarryOffer? Offer => offer;
+
+        public TaskCompletionSource<IReadOnlyList<TEvent>> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     private const int MaxConflictRetries = 5;
 
     // Only one decide-and-append at a time, even when an interleaving call or a background saga run overlaps an await.
     private readonly SemaphoreSlim _appendGate = new(1, 1);
     private readonly Dictionary<string, IReadOnlyList<TEvent>> _eventsByCommand = new(StringComparer.Ordinal);
+
+    // Commands waiting for the append gate, in their order of arrival; whoever holds the gate takes them in turn.
+    private readonly Queue<QueuedCommand> _queued = new();
 
     protected TState State { get; private set; } = default!;
 
@@ -94,6 +111,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// a later call activates it again from its stream.
     /// </summary>
     protected virtual bool IsAtRest(TState state) => false;
+
+    /// <summary>
+    /// How many waiting commands one append may take. A grain that serves calls one at a time never has more than one
+    /// waiting; a reentrant grain that many callers share (a SKU's stock) decides the commands that queued behind an
+    /// append together, each against the state the ones before it leave, and appends their events at once, so its
+    /// commands per second are not bounded by one commit at a time.
+    /// </summary>
+    protected virtual int MaxCommandsPerAppend => 1;
 
     /// <summary>Whether a command id is kept to answer its repeats; aggregates that answer repeats from their state need not.</summary>
     protected virtual bool RemembersCommand(string commandId) => true;
@@ -261,82 +286,193 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     protected async Task<IReadOnlyList<TEvent>> HandleAsync(string? commandId, Func<TState, Task<IReadOnlyList<TEvent>>> decide, string? correlationId = null)
     {
-        var offer = Offer.Value;
+        var command = new QueuedCommand(commandId, decide, correlationId ?? RequestContext.Get(CorrelationKey) as string, Offer.Value);
+        _queued.Enqueue(command);
         await _appendGate.WaitAsync();
         try
         {
-            for (var attempt = 1; ; attempt++)
+            // Commands go in their order of arrival, whoever's turn at the gate it is: an earlier holder may have taken
+            // this one already, or this holder takes those queued before it first. Every command taken is settled
+            // before the gate is released, and every one queued has its caller waiting here, so none is left behind.
+            while (!command.Outcome.Task.IsCompleted)
             {
-                if (commandId is not null && _eventsByCommand.TryGetValue(commandId, out var earlier))
+                var batch = new List<QueuedCommand>(Math.Min(_queued.Count, MaxCommandsPerAppend));
+                while (batch.Count < MaxCommandsPerAppend && _queued.TryDequeue(out var queued))
                 {
-                    return earlier;
+                    batch.Add(queued);
                 }
 
-                var events = await decide(State);
-                if (events.Count == 0)
-                {
-                    return events;
-                }
-
-                try
-                {
-                    if (offer is { Tried: false } && Succeeded(events) && Time.GetUtcNow() <= offer.Record.ValidUntil)
-                    {
-                        offer.Tried = true;
-                        try
-                        {
-                            await AppendAsync(commandId, correlationId, events, offer.Record);
-                            offer.Carried = true;
-                            return events;
-                        }
-                        catch (ConcurrencyConflictException)
-                        {
-                            // Either stream may have moved on; most likely the caller's (a cancellation that landed
-                            // meanwhile). The command's own events go alone: if this stream was the stale one, that
-                            // append is refused too and the command is decided again.
-                        }
-                    }
-
-                    await AppendAsync(commandId, correlationId, events, carried: null);
-                    return events;
-                }
-                catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
-                {
-                    // Also where a creating caller was wrong: the stream had events after all.
-                    await CatchUpAsync();
-                    MarkLoaded(read: true);
-                }
+                await DecideAndAppendAsync(batch);
             }
         }
         finally
         {
             _appendGate.Release();
         }
+
+        return await command.Outcome.Task;
     }
 
-    private async Task AppendAsync(string? commandId, string? correlationId, IReadOnlyList<TEvent> events, CarriedRecord? carried)
+    /// <summary>
+    /// Decides the commands in their order, each against the state its predecessors leave, and appends all their events
+    /// at once; settles every command of the batch before it returns. No command's outcome is given before the events
+    /// it saw committed: after a conflict, every command is decided again against the stream as it is.
+    /// </summary>
+    private async Task DecideAndAppendAsync(List<QueuedCommand> batch)
     {
-        var toAppend = ToAppend(events, commandId, correlationId);
-        var next = events.Aggregate(State, Apply);
-        var alongside = Alongside(next);
-        CarriedAppend? carriedAppend = null;
-        if (carried is not null)
+        try
         {
-            carriedAppend = new CarriedAppend(
+            for (var attempt = 1; ; attempt++)
+            {
+                var state = State;
+                var decided = new List<(QueuedCommand Command, IReadOnlyList<TEvent> Events)>(batch.Count);
+                var outcomes = new List<(QueuedCommand Command, IReadOnlyList<TEvent>? Events, Exception? Refusal)>(batch.Count);
+                foreach (var command in batch)
+                {
+                    if (command.CommandId is { } id && RemembersCommand(id) && EarlierOutcome(id, decided) is { } earlier)
+                    {
+                        // A repeat, of a command appended before or earlier in this batch: it gets the first outcome.
+                        outcomes.Add((command, earlier, null));
+                        continue;
+                    }
+
+                    IReadOnlyList<TEvent> events;
+                    try
+                    {
+                        events = await command.Decide(state);
+                    }
+                    catch (Exception e)
+                    {
+                        outcomes.Add((command, null, e));
+                        continue;
+                    }
+
+                    outcomes.Add((command, events, null));
+                    if (events.Count > 0)
+                    {
+                        state = events.Aggregate(state, Apply);
+                        decided.Add((command, events));
+                    }
+                }
+
+                if (decided.Count > 0)
+                {
+                    try
+                    {
+                        await AppendDecidedAsync(decided, state);
+                    }
+                    catch (ConcurrencyConflictException) when (attempt < MaxConflictRetries)
+                    {
+                        // Also where a creating caller was wrong: the stream had events after all.
+                        await CatchUpAsync();
+                        MarkLoaded(read: true);
+                        continue;
+                    }
+                }
+
+                foreach (var (command, events, refusal) in outcomes)
+                {
+                    if (refusal is not null)
+                    {
+                        command.Outcome.TrySetException(refusal);
+                    }
+                    else
+                    {
+                        command.Outcome.TrySetResult(events!);
+                    }
+                }
+
+                return;
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var command in batch)
+            {
+                command.Outcome.TrySetException(e);
+            }
+        }
+    }
+
+    private IReadOnlyList<TEvent>? EarlierOutcome(string commandId, List<(QueuedCommand Command, IReadOnlyList<TEvent> Events)> decided)
+    {
+        if (_eventsByCommand.TryGetValue(commandId, out var earlier))
+        {
+            return earlier;
+        }
+
+        var index = decided.FindIndex(d => d.Command.CommandId == commandId);
+        return index < 0 ? null : decided[index].Events;
+    }
+
+    /// <summary>
+    /// Appends the decided commands' events, with the records their callers offered where each command succeeded in
+    /// time. A conflict with records carried may be theirs (a caller's stream moved on): the events then go again alone,
+    /// as decided, and no record is offered to a second append.
+    /// </summary>
+    private async Task AppendDecidedAsync(List<(QueuedCommand Command, IReadOnlyList<TEvent> Events)> decided, TState next)
+    {
+        var carrying = new List<CarryOffer>();
+        var now = Time.GetUtcNow();
+        foreach (var (command, events) in decided)
+        {
+            if (command.Offer is { Tried: false } offer && Succeeded(events) && now <= offer.Record.ValidUntil
+                && carrying.TrueForAll(c => c.Record.StreamId != offer.Record.StreamId))
+            {
+                offer.Tried = true;
+                carrying.Add(offer);
+            }
+        }
+
+        if (carrying.Count > 0)
+        {
+            try
+            {
+                await AppendAsync(decided, next, carrying);
+                carrying.ForEach(c => c.Carried = true);
+                return;
+            }
+            catch (ConcurrencyConflictException)
+            {
+                // Either stream may have moved on; most likely a caller's (a cancellation that landed meanwhile). The
+                // commands' own events go alone: if this stream was the stale one, that append is refused too and the
+                // commands are decided again.
+            }
+        }
+
+        await AppendAsync(decided, next, []);
+    }
+
+    private async Task AppendAsync(List<(QueuedCommand Command, IReadOnlyList<TEvent> Events)> decided, TState next, List<CarryOffer> carrying)
+    {
+        var toAppend = new List<EventToAppend>();
+        foreach (var (command, events) in decided)
+        {
+            toAppend.AddRange(ToAppend(events, command.CommandId, command.CorrelationId));
+        }
+
+        var alongside = Alongside(next);
+        var carriedAppends = new List<CarriedAppend>(carrying.Count);
+        foreach (var carried in carrying.Select(c => c.Record))
+        {
+            carriedAppends.Add(new CarriedAppend(
                 carried.StreamId,
                 carried.ExpectedVersion,
-                [.. carried.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
+                [.. carried.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]));
             if (carried.SagaIndex is { } row)
             {
                 alongside = [.. alongside, SagaIndex.Upsert(row.OrderId, row.Finished, row.Outcome, row.WakeAt, row.UpdatedAt)];
             }
         }
 
-        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, alongside, Published, carriedAppend);
+        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, alongside, Published, carriedAppends);
         State = next;
-        if (commandId is not null && RemembersCommand(commandId))
+        foreach (var (command, events) in decided)
         {
-            _eventsByCommand[commandId] = events;
+            if (command.CommandId is { } commandId && RemembersCommand(commandId))
+            {
+                _eventsByCommand[commandId] = events;
+            }
         }
 
         // An append at version 0 that landed proves the stream was empty.
@@ -352,14 +488,13 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         new(carrierStreamId,
             StreamId,
             Version,
-            [.. ToAppend(events, commandId: null, correlationId: null).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
+            [.. ToAppend(events, commandId: null, RequestContext.Get(CorrelationKey) as string).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
             sagaIndex,
             validUntil);
 
     /// <summary>The events as the store takes them: named, serialized, with a new id and the command's metadata.</summary>
     private List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId)
     {
-        correlationId ??= RequestContext.Get(CorrelationKey) as string;
         var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
         var rows = registry.ForStorage(events, PacksEvents);
         var toAppend = new List<EventToAppend>(rows.Count);

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using OrderPlatform.Domain;
 using OrderPlatform.Domain.Inventory;
 using OrderPlatform.EventStore.Events;
@@ -5,6 +6,13 @@ using OrderPlatform.Grains.EventSourcing;
 
 namespace OrderPlatform.Grains.Inventory;
 
+/// <summary>
+/// A SKU's stock, which every order for the SKU calls (twice: reserve, then commit or release). It is reentrant so that
+/// commands arriving while an append is under way queue inside the grain and are decided and appended together when
+/// it lands (<see cref="MaxCommandsPerAppend"/>): a popular SKU then takes as many orders a second as its batches
+/// carry, not one commit's worth at a time. Decisions still happen one at a time, in arrival order, under the append gate.
+/// </summary>
+[Reentrant]
 public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
     : EventSourcedGrain<Stock, StockEvent>(store, EventTypes.Stock, time), IInventoryGrain
 {
@@ -15,6 +23,8 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
     protected override string AggregateType => "stock";
 
     protected override Stock InitialState => Stock.Initial;
+
+    protected override int MaxCommandsPerAppend => 64;
 
     protected override Stock Apply(Stock state, StockEvent recorded) => state.Apply(recorded);
 
