@@ -7,6 +7,9 @@ public sealed record ChaosOptions
 {
     public int Silos { get; init; } = 3;
     public double Rate { get; init; } = 20;
+
+    /// <summary>How many SKUs the orders spread over; the first runs out early. Few SKUs make many orders share each stock grain.</summary>
+    public int Skus { get; init; } = 10;
     public int DurationSeconds { get; init; } = 60;
     public int? MaxOrders { get; init; }
     public int KillEverySeconds { get; init; } = 20;
@@ -27,6 +30,7 @@ public sealed record ChaosOptions
         Usage: OrderPlatform.Chaos [options]   (PostgreSQL: ConnectionStrings__Postgres, a server where databases may be created)
           --silos N                  silo processes (default 3)
           --rate R                   orders per second, open loop (default 20)
+          --skus N                   SKUs the orders spread over, 1 to 1000 (default 10; the first runs out early)
           --duration S | --orders N  run for S seconds (default 60) or until N orders were accepted
           --kill-every S             SIGKILL a random silo every S seconds (default 20; 0 = never)
           --restart-after S          restart a killed silo on its ports after S seconds (default 5)
@@ -67,6 +71,7 @@ public sealed record ChaosOptions
             {
                 case "--silos" when Int(out var n) && n is >= 1 and <= 9: options = options with { Silos = n }; break;
                 case "--rate" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is > 0 and <= 5000: options = options with { Rate = r }; break;
+                case "--skus" when Int(out var n) && n is >= 1 and <= 1000: options = options with { Skus = n }; break;
                 case "--duration" when Int(out var n) && n > 0: options = options with { DurationSeconds = n }; break;
                 case "--orders" when Int(out var n) && n > 0: options = options with { MaxOrders = n, DurationSeconds = int.MaxValue }; break;
                 case "--kill-every" when Int(out var n): options = options with { KillEverySeconds = n }; break;

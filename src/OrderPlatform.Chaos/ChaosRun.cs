@@ -124,7 +124,8 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             }
 
             Say($"{silos.Count} silos up: {string.Join(", ", urls)}");
-            var skus = Enumerable.Range(1, 10).Select(i => $"CHAOS-{i}").ToArray();
+            var skus = Enumerable.Range(1, options.Skus).Select(i => $"CHAOS-{i}").ToArray();
+            Say($"orders spread over {skus.Length} SKU(s); {skus[0]} runs out early");
             using var load = new LoadClient(urls, i => silos[i].IsRunning, skus, _random);
             await load.RestockAsync(quantity: 1_000_000, scarceQuantity: 200);
 

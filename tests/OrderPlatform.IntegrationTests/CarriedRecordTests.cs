@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using OrderPlatform.EventStore.Events;
 using OrderPlatform.IntegrationTests.Infrastructure;
 
 namespace OrderPlatform.IntegrationTests;
@@ -8,6 +9,7 @@ namespace OrderPlatform.IntegrationTests;
 /// The saga's record of a one-step stage's success (with the next stage's start, or the finish) commits in the
 /// participant's transaction, read off PostgreSQL's transaction ids (<c>xmin</c>); a record the saga's stream
 /// refuses (a cancellation landed meanwhile) or one offered too long ago leaves the saga to record the outcome itself.
+/// A popular SKU's stock grain appends the commands that queued behind an append together, with their records.
 /// </summary>
 public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<PlatformFixture>
 {
@@ -130,6 +132,36 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         {
             await AssertContiguousAsync(orderId);
         }
+    }
+
+    [Fact]
+    public async Task A_stock_grain_overtaken_by_another_writer_decides_its_queued_commands_again_against_the_stream()
+    {
+        var sku = NewSku("overtaken");
+        await _api.RestockAsync(sku, 10);
+
+        // Another writer appends 5 units behind the active grain's back (as a stale activation's twin would): the
+        // grain's next append expects version 1 and is refused.
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(fixture.ConnectionString))
+        {
+            var store = new PostgresEventStore(dataSource, TimeProvider.System);
+            Assert.Equal(2, await store.AppendAsync($"stock-{sku}", "stock", 1,
+                [new EventToAppend(Guid.NewGuid(), "stock.restocked", 1, """{"quantity": 5}""", """{"commandId": "restock-behind-its-back"}""")]));
+        }
+
+        // 20 orders at once for the 15 units there now are: the grain reads what it missed and decides them again.
+        var orders = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1))));
+        var statuses = (await Task.WhenAll(orders.Select(id => _api.WaitUntilFinishedAsync(id))))
+            .Select(o => o.GetProperty("status").GetString()).ToList();
+
+        Assert.Equal((15, 5), (statuses.Count(s => s == "Completed"), statuses.Count(s => s == "Rejected")));
+        var stock = await _api.GetStockAsync(sku);
+        Assert.Equal(
+            (15, 0, 0, 15),
+            (stock.GetProperty("onHand").GetInt32(), stock.GetProperty("available").GetInt32(), stock.GetProperty("reserved").GetInt32(), stock.GetProperty("sold").GetInt32()));
+        Assert.Equal(
+            await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"stock-{sku}"),
+            await _api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"stock-{sku}"));
     }
 
     [Fact]

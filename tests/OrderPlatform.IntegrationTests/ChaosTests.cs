@@ -6,8 +6,9 @@ using Xunit.Abstractions;
 namespace OrderPlatform.IntegrationTests;
 
 /// <summary>
-/// The short chaos run of the test command: three silo processes, orders at a constant rate, at least two
-/// SIGKILLs, then the invariant checker. The long run is scripts/chaos.sh with the options in the README.
+/// The short chaos run of the test command: three silo processes, orders at a constant rate for two SKUs (so that
+/// orders share stock grains and their appends), at least two SIGKILLs, then the invariant checker. The long run is
+/// scripts/chaos.sh with the options in the README.
 /// </summary>
 public sealed class ChaosTests(ITestOutputHelper output)
 {
@@ -15,7 +16,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
     public async Task Three_silos_with_two_kills_under_load_end_with_every_invariant_intact()
     {
         var report = Path.Combine(Path.GetTempPath(), $"chaos-{Guid.NewGuid():N}.json");
-        var (exitCode, stdout, stderr) = await RunAsync("--silos", "3", "--duration", "32", "--rate", "10", "--kill-every", "10", "--restart-after", "3",
+        var (exitCode, stdout, stderr) = await RunAsync("--silos", "3", "--skus", "2", "--duration", "32", "--rate", "10", "--kill-every", "10", "--restart-after", "3",
             "--kill-consumer-every", "25", "--quiesce-timeout", "120", "--json", report);
 
         Assert.True(exitCode == 0, $"the chaos run exited with {exitCode}:\n{stdout}\n{stderr}");
@@ -25,6 +26,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(0, result.GetProperty("ClientGaveUp").GetInt64());
         Assert.True(result.GetProperty("Quiesced").GetBoolean());
         Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
+        Assert.Contains("orders spread over 2 SKU(s); CHAOS-1 runs out early", stdout, StringComparison.Ordinal);
         File.Delete(report);
     }
 
@@ -49,6 +51,19 @@ public sealed class ChaosTests(ITestOutputHelper output)
 
         Assert.Equal(2, exitCode);
         Assert.Contains($"Unknown option or bad value: --silo-env {setting}", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1001")]
+    [InlineData("two")]
+    public async Task A_sku_count_outside_one_to_a_thousand_is_refused(string skus)
+    {
+        var (exitCode, stdout, stderr) = await RunAsync("--skus", skus);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"Unknown option or bad value: --skus {skus}", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("silos up", stdout, StringComparison.Ordinal);
     }
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] arguments)
