@@ -17,7 +17,7 @@ namespace OrderPlatform.Relay;
 /// between publish and mark publishes the row again; consumers apply each event id once.
 /// </summary>
 /// <remarks>
-/// <c>dataSource</c> serves what holds session state (the share leases' advisory locks, LISTEN); <c>statements</c>
+/// <c>dataSource</c> serves what holds session state (the share leases' advisory locks); <c>statements</c>
 /// the reads, marks and purges, which leave none behind.
 /// </remarks>
 public sealed class OutboxRelay(
@@ -44,7 +44,6 @@ public sealed class OutboxRelay(
     private readonly OutboxStore _outbox = new(statements);
     private readonly KafkaOptions _kafka = kafkaOptions.Value;
     private readonly RelayOptions _options = relayOptions.Value;
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ScanFloor _floor = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -57,7 +56,6 @@ public sealed class OutboxRelay(
 
         await TopicProvisioner.EnsureTopicsAsync(_kafka, logger, stoppingToken);
         using var producer = BuildProducer();
-        _ = ListenAsync(stoppingToken);
         _ = HousekeepAsync(stoppingToken);
 
         await using var leases = new ShareLeases(dataSource, _options.Shares);
@@ -218,38 +216,6 @@ public sealed class OutboxRelay(
         .SetLogHandler((_, message) => logger.Log(message.Level <= SyslogLevel.Warning ? LogLevel.Warning : LogLevel.Debug, "librdkafka {Facility}: {Message}", message.Facility, message.Message))
         .Build();
 
-    /// <summary>LISTEN for new outbox rows on a connection of its own, and wake the publish loop.</summary>
-    private async Task ListenAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => Wake();
-                await using (var listen = new NpgsqlCommand("listen outbox", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // Polling covers the gap until the listener is back.
-                logger.LogDebug(e, "Outbox listener lost its connection; reconnecting.");
-                await Task.Delay(_options.PollInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
-    }
-
     /// <summary>Backlog metrics every poll interval, and the purge of old published rows.</summary>
     private async Task HousekeepAsync(CancellationToken stoppingToken)
     {
@@ -278,30 +244,11 @@ public sealed class OutboxRelay(
         }
     }
 
-    private void Wake()
-    {
-        if (_wake.CurrentCount > 0)
-        {
-            // Already awake: under load most notifications find it so, and an exception each would cost more than the wake.
-            return;
-        }
-
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Woken by another notification in between.
-        }
-    }
-
-    private async Task WaitForWorkAsync(CancellationToken stoppingToken) =>
-        await _wake.WaitAsync(_options.PollInterval, stoppingToken);
-
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        base.Dispose();
-    }
+    /// <summary>
+    /// A relay that found less than a full batch looks again after <see cref="RelayOptions.IdleWait"/>. Appends do not
+    /// notify it: in PostgreSQL a notifying transaction holds a database-wide lock through its commit, WAL flush
+    /// included, which made every appending transaction commit one after another (decision record 0023).
+    /// </summary>
+    private Task WaitForWorkAsync(CancellationToken stoppingToken) =>
+        Task.Delay(_options.IdleWait, time, stoppingToken);
 }

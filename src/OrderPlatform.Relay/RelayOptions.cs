@@ -39,9 +39,16 @@ public sealed class RelayOptions
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;
 
-    /// <summary>Fallback polling when no notification arrives (and how often shares are rebalanced).</summary>
+    /// <summary>How often shares are rebalanced, the whole backlog is read again, and the backlog metrics are taken.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a relay that read less than a full batch waits before it reads its shares again: the longest an event
+    /// waits in the outbox before its relay looks, on top of the publish itself. Each look is one indexed read.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan IdleWait { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Published rows are deleted after this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]

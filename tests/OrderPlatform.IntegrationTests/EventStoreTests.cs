@@ -280,7 +280,7 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
-    public async Task An_append_that_publishes_nothing_writes_no_outbox_row_and_wakes_no_relay_but_keeps_its_version_check()
+    public async Task An_append_that_publishes_nothing_writes_no_outbox_row_but_keeps_its_version_check_and_no_append_notifies()
     {
         var store = new PostgresEventStore(db.DataSource, _time);
         var quiet = $"test-{Guid.NewGuid():N}";
@@ -299,7 +299,18 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
         Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(500)));
         Assert.Equal(0, Volatile.Read(ref notifications));
 
+        // An append with outbox rows does not notify either: a notifying commit holds a database-wide lock through its
+        // WAL flush, and relays look again on their own (decision record 0023).
         Assert.Equal(1, await store.AppendAsync(published, "test", 0, [Event()]));
+        Assert.False(await listener.WaitAsync(TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(0, Volatile.Read(ref notifications));
+
+        // The listener hears a notification sent on purpose: its silence above means something.
+        await using (var notify = db.DataSource.CreateCommand("select pg_notify('outbox', 'on purpose')"))
+        {
+            await notify.ExecuteNonQueryAsync();
+        }
+
         Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(1, Volatile.Read(ref notifications));
 

@@ -92,9 +92,7 @@ public sealed class PostgresEventStore
         from appended a join unnest($11::text[], $12::text[]) as p(stream_id, aggregate_type) on p.stream_id = a.stream_id
         """;
 
-    // A group that publishes nothing (the sagas' step logs) does not touch the outbox, so its commit sends no
-    // notification: outbox_notify fires once per inserting statement even when it inserts no row, and in PostgreSQL a
-    // notifying transaction holds a database-wide lock through its commit, WAL flush included.
+    // A group that publishes nothing (the sagas' step logs) does not touch the outbox.
     private const string AppendUnpublishedSql = AppendEventsSql + "select count(*) from appended";
 
     /// <summary>How many existing stream ids <see cref="ExistingStreamsAsync"/> remembers before it starts over.</summary>
