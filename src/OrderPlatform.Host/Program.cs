@@ -26,7 +26,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
 // Two pools. The hot one (appends, stream reads, idempotency, the payment simulator, the relay's reads and marks) leaves no session state
 // behind, so its connections go back to the pool without a reset (seven statements each time otherwise), and
 // its statements are parsed and planned once per connection. The other serves what does hold session state
-// (the relay's advisory-lock leases and LISTEN, the migration lock) and resets every connection it gets back.
+// (the relay's advisory-lock leases, the migration lock) and resets every connection it gets back.
 var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform" };
 dataSourceBuilder.ConnectionStringBuilder.NoResetOnClose = true;
 if (dataSourceBuilder.ConnectionStringBuilder.MaxAutoPrepare == 0)
@@ -115,7 +115,7 @@ builder.UseOrleans(silo =>
 builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<RelayMetrics>();
-// The relay's leases and LISTEN hold session state; its reads and marks do not, and use the hot pool's prepared statements.
+// The relay's leases hold session state; its reads and marks do not, and use the hot pool's prepared statements.
 builder.Services.AddHostedService(sp => new OutboxRelay(
     sessionDataSource,
     dataSource,
