@@ -230,13 +230,17 @@ public sealed class PostgresEventStore
         }
 
         carried ??= [];
-        var carriedStreams = new HashSet<string>(StringComparer.Ordinal) { streamId };
-        foreach (var c in carried)
+        if (carried.Count > 0)
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(c.ExpectedVersion);
-            if (c.Events.Count == 0 || !carriedStreams.Add(c.StreamId))
+            // Most appends carry nothing: the set of streams is made only for those that do.
+            var carriedStreams = new HashSet<string>(StringComparer.Ordinal) { streamId };
+            foreach (var c in carried)
             {
-                throw new ArgumentException("Each carried append has events of a stream of its own, other than the append's.", nameof(carried));
+                ArgumentOutOfRangeException.ThrowIfNegative(c.ExpectedVersion);
+                if (c.Events.Count == 0 || !carriedStreams.Add(c.StreamId))
+                {
+                    throw new ArgumentException("Each carried append has events of a stream of its own, other than the append's.", nameof(carried));
+                }
             }
         }
 
