@@ -70,6 +70,38 @@ public class OrderSagaTests
     }
 
     [Fact]
+    public void An_order_placed_with_the_start_leaves_the_first_stage_to_the_reservations_and_is_compensated_like_one_placed_by_a_step()
+    {
+        var placed = Started();
+        placed = Apply(placed, placed.PlacedWithStart("Placed", T0));
+        Assert.Equal(StepStatus.Succeeded, placed.Steps[Place].Status);
+        Assert.Equal(1, placed.Steps[Place].Attempts);
+
+        var (completed, _, stages) = Drive(placed, (_, _) => StepResult.Succeeded());
+        Assert.Equal(
+            ["ReserveStock:A + ReserveStock:B", "AuthorizePayment", "ConfirmOrder", "CapturePayment", "CommitStock:A + CommitStock:B", "CompleteOrder"],
+            stages);
+        Assert.Equal(SagaOutcome.Completed, completed.Outcome);
+
+        // Out of stock: the order it placed is rejected, as when a step placed it.
+        var (rejected, _, rejectedStages) = Drive(placed, (step, _) => step == ReserveB ? StepResult.Refused("requested 2, available 0") : StepResult.Succeeded());
+        Assert.Equal(["ReserveStock:A + ReserveStock:B", "ReleaseStock:B + ReleaseStock:A", "RejectOrder"], rejectedStages);
+        Assert.Equal(SagaOutcome.Rejected, rejected.Outcome);
+    }
+
+    [Fact]
+    public void Only_the_start_places_the_order_with_it()
+    {
+        Assert.Throws<InvalidTransitionException>(() => OrderSaga.Initial.PlacedWithStart("Placed", T0));
+        var placed = Started();
+        placed = Apply(placed, placed.PlacedWithStart("Placed", T0));
+        Assert.Throws<InvalidTransitionException>(() => placed.PlacedWithStart("Placed", T0));
+        var running = Started();
+        running = Apply(running, [new SagaStepStarted(ReserveA, 1, T0)]);
+        Assert.Throws<InvalidTransitionException>(() => running.PlacedWithStart("Placed", T0));
+    }
+
+    [Fact]
     public void Out_of_stock_releases_what_was_started_in_reverse_and_rejects_the_order()
     {
         var (saga, ran, stages) = Drive(Started(), (step, _) => step == ReserveB ? StepResult.Refused("requested 2, available 0") : StepResult.Succeeded());

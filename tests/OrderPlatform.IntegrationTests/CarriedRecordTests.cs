@@ -56,10 +56,13 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         var order = await _api.WaitUntilFinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());
 
-        // Authorize, confirm, capture, commit (one SKU) and complete each carried the saga's record; the first stage
-        // (place and reserve at once) has two participants, so the saga recorded its outcome itself, as it did its start.
-        Assert.Equal("payment.authorized,order.confirmed,payment.captured,stock.committed,order.completed", await CarryingEventsAsync(orderId, sku));
-        Assert.Equal(2L, await SagaOnlyTransactionsAsync(orderId, sku));
+        // The saga's start placed the order in its own transaction (decision record 0024), which leaves the first stage
+        // one step (the reservation of one SKU); that and authorize, confirm, capture, commit and complete each carried the
+        // saga's record. No transaction wrote the saga's events alone.
+        Assert.Equal(
+            "order.placed,stock.reserved,payment.authorized,order.confirmed,payment.captured,stock.committed,order.completed",
+            await CarryingEventsAsync(orderId, sku));
+        Assert.Equal(0L, await SagaOnlyTransactionsAsync(orderId, sku));
 
         // The finish and the saga index row's "finished" committed with the order's completion.
         Assert.Equal(
@@ -184,10 +187,11 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal("Cancelled", order.GetProperty("status").GetString());
         Assert.Equal("Voided", order.GetProperty("payment").GetProperty("status").GetString());
 
-        // The authorization landed alone; its success was recorded once, by the saga. The compensations carried theirs.
+        // The authorization landed alone; its success was recorded once, by the saga. The start (with the order's placing)
+        // and the reservation came before it, and the compensations carried theirs.
         var carrying = (await CarryingEventsAsync(orderId, sku)).Split(',');
         Assert.DoesNotContain("payment.authorized", carrying);
-        Assert.Equal(["payment.voided", "stock.released", "order.cancelled"], carrying);
+        Assert.Equal(["order.placed", "stock.reserved", "payment.voided", "stock.released", "order.cancelled"], carrying);
         Assert.Equal(1L, await _api.ScalarAsync<long>(
             "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-succeeded' and data->'step'->>'kind' = 'AuthorizePayment'",
             $"saga-{orderId:N}"));
@@ -208,8 +212,8 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         var order = await _api.WaitUntilFinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());
 
-        Assert.Equal("order.confirmed,payment.captured,stock.committed,order.completed", await CarryingEventsAsync(orderId, sku));
-        Assert.Equal(3L, await SagaOnlyTransactionsAsync(orderId, sku));
+        Assert.Equal("order.placed,stock.reserved,order.confirmed,payment.captured,stock.committed,order.completed", await CarryingEventsAsync(orderId, sku));
+        Assert.Equal(1L, await SagaOnlyTransactionsAsync(orderId, sku));
         await AssertContiguousAsync(orderId);
         var authorize = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "AuthorizePayment");
         Assert.Equal("Succeeded", authorize.GetProperty("status").GetString());

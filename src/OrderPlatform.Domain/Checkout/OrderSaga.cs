@@ -156,6 +156,20 @@ public sealed record OrderSaga
         return [new SagaStarted(orderId, customerId, lines, currency, paymentToken, now, now + policy.Deadline, correlationId)];
     }
 
+    /// <summary>
+    /// The order was placed by the transaction that starts the saga (its first events committed with the saga's): the
+    /// first attempt at placing it started and succeeded at once, and the first stage runs only what is left of it.
+    /// </summary>
+    public IReadOnlyList<SagaEvent> PlacedWithStart(string? detail, DateTimeOffset now)
+    {
+        if (Phase != SagaPhase.Forward || Steps.Count > 0)
+        {
+            throw new InvalidTransitionException("An order is placed with its saga's start only by the append that starts the saga.");
+        }
+
+        return [new SagaStepStarted(PlaceOrder, 1, now), new SagaStepSucceeded(PlaceOrder, 1, detail, now)];
+    }
+
     public IReadOnlyList<SagaEvent> RequestCancellation(string reason, DateTimeOffset now)
     {
         if (Phase == SagaPhase.NotStarted)

@@ -5,10 +5,12 @@ public sealed record EventToAppend(Guid EventId, string EventType, int SchemaVer
 
 /// <summary>
 /// Events of a second stream that commit in the same transaction as an append, or not at all: another writer's own
-/// record of what the append does (a saga's step outcome riding on the participant's append). Its stream keeps its
-/// own version check; its events are that writer's bookkeeping and get no outbox rows.
+/// record of what the append does (a saga's step outcome riding on the participant's append), or the first events of
+/// an aggregate the append's writer creates (an order placed by its saga's start). Its stream keeps its own version
+/// check. Its events get outbox rows when <see cref="PublishedAs"/> names their aggregate type; bookkeeping (a saga's
+/// step log) leaves it null.
 /// </summary>
-public sealed record CarriedAppend(string StreamId, int ExpectedVersion, IReadOnlyList<EventToAppend> Events);
+public sealed record CarriedAppend(string StreamId, int ExpectedVersion, IReadOnlyList<EventToAppend> Events, string? PublishedAs = null);
 
 public sealed record StoredEvent(
     string StreamId,

@@ -209,8 +209,9 @@ public sealed class PostgresEventStore
     /// </summary>
     /// <remarks>
     /// <paramref name="carried"/> names other streams whose events commit with these or not at all (each another
-    /// writer's record of a command this append decides); a stale version of any stream fails them all, and the
-    /// exception then names <paramref name="streamId"/>.
+    /// writer's record of a command this append decides, or the first events of an aggregate its writer creates); a
+    /// stale version of any stream fails them all, and the exception then names <paramref name="streamId"/>. A carried
+    /// append gets outbox rows when it names the aggregate type it is published as, whatever <paramref name="publish"/> says.
     /// </remarks>
     /// <exception cref="ConcurrencyConflictException">Another writer appended first.</exception>
     public Task<int> AppendAsync(
@@ -350,6 +351,11 @@ public sealed class PostgresEventStore
             foreach (var carried in append.Carried)
             {
                 Add(carried.StreamId, carried.ExpectedVersion, carried.Events);
+                if (carried.PublishedAs is { } carriedType)
+                {
+                    published.Add(carried.StreamId);
+                    publishedTypes.Add(carriedType);
+                }
             }
 
             if (append.Publish)

@@ -8,6 +8,7 @@ using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.EventStore.Sagas;
 using OrderPlatform.Grains.EventSourcing;
+using OrderPlatform.Grains.Orders;
 
 namespace OrderPlatform.Grains.Checkout;
 
@@ -47,6 +48,12 @@ public sealed class OrderSagaGrain(
     private ResponseToStore? _responseToStore;
     private OrderSaga? _pendingResponse;
     private bool _responseStored;
+
+    // The order's first events, placed by the append that starts the saga (see CreatedAlongside), the state that append
+    // would leave, and, once it landed, the events as told to the order's grain with the saga's first command to it.
+    private CarriedAppend? _orderToPlace;
+    private OrderSaga? _pendingPlacement;
+    private KnownStart? _placedOrder;
 
     // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -97,6 +104,19 @@ public sealed class OrderSagaGrain(
         return alongside;
     }
 
+    /// <summary>The append that starts the saga places its order too, when the start decided so.</summary>
+    protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter)
+    {
+        _pendingPlacement = null;
+        if (_orderToPlace is not { } order || State.Phase != SagaPhase.NotStarted)
+        {
+            return [];
+        }
+
+        _pendingPlacement = stateAfter;
+        return [order];
+    }
+
     /// <summary>The saga index row an append that leaves <paramref name="stateAfter"/> writes, if it needs to write one.</summary>
     private SagaIndexRow? IndexRowFor(OrderSaga stateAfter, DateTimeOffset now)
     {
@@ -129,6 +149,8 @@ public sealed class OrderSagaGrain(
         {
             stored = _responseStored;
             _responseToStore = null;
+            _orderToPlace = null;
+            _pendingPlacement = null;
             _pendingResponse = null;
             _responseStored = false;
         }
@@ -143,16 +165,52 @@ public sealed class OrderSagaGrain(
         return new SagaStartReply(ToView(), stored);
     }
 
-    private Task<IReadOnlyList<SagaEvent>> StartOnceAsync(CheckoutRequest request) =>
-        HandleAsync("start", saga => AndStartNext(saga, saga.Begin(
-            request.OrderId,
-            request.CustomerId,
-            [.. request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPrice))],
-            request.Currency,
-            request.PaymentToken,
-            Time.GetUtcNow(),
-            _policy,
-            request.CorrelationId)), request.CorrelationId);
+    private Task<IReadOnlyList<SagaEvent>> StartOnceAsync(CheckoutRequest request)
+    {
+        var tries = 0;
+        return HandleAsync("start", saga =>
+        {
+            var now = Time.GetUtcNow();
+            var lines = request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPrice)).ToList();
+            var begun = saga.Begin(request.OrderId, request.CustomerId, lines, request.Currency, request.PaymentToken, now, _policy, request.CorrelationId);
+
+            // The start places the order in its own append. Decided a second time while the saga has still not started,
+            // the first append was refused for the order's stream (it has events already): the order's grain is then sent
+            // the command, as a step, and answers from what its stream holds.
+            _orderToPlace = null;
+            if (begun.Count > 0 && _options.PlaceOrderWithStart && tries++ == 0 && PlaceOrder(request, lines, now) is { } placed)
+            {
+                _orderToPlace = placed.Append;
+                var started = begun.Aggregate(saga, (state, e) => state.Apply(e));
+                begun = [.. begun, .. started.PlacedWithStart(placed.Detail, now)];
+            }
+
+            return AndStartNext(saga, begun, now);
+        }, request.CorrelationId);
+    }
+
+    /// <summary>
+    /// The order's first events as its grain would append them for the saga's first attempt at placing it (same command
+    /// id, so a repeat of that command finds them), and the detail of its answer; null when the order refuses them (the
+    /// step then goes to the order's grain, which refuses it, and the saga is rejected as for any refused step).
+    /// </summary>
+    private (CarriedAppend Append, string Detail)? PlaceOrder(CheckoutRequest request, IReadOnlyList<OrderLine> lines, DateTimeOffset now)
+    {
+        IReadOnlyList<OrderEvent> events;
+        try
+        {
+            events = Order.Initial.Place(request.OrderId, request.CustomerId, lines, request.Currency, now);
+        }
+        catch (DomainException)
+        {
+            return null;
+        }
+
+        var placed = events.Aggregate(Order.Initial, (order, e) => order.Apply(e));
+        var commandId = OrderSaga.CommandId(OrderId, new SagaStep(SagaStepKind.PlaceOrder));
+        var append = new CarriedAppend(StreamIds.Order(OrderId), 0, EventTypes.Orders.ToAppend(events, commandId, request.CorrelationId, now), OrderGrain.Aggregate);
+        return (append, placed.Status.ToString());
+    }
 
     public async Task<CommandReply> RequestCancellationAsync(string reason)
     {
@@ -213,6 +271,13 @@ public sealed class OrderSagaGrain(
         }
 
         _pendingResponse = null;
+        if (_pendingPlacement is { } placed && ReferenceEquals(placed, State) && _orderToPlace is { } order)
+        {
+            // The order's first events committed with the start: its grain need not read them back.
+            _placedOrder = new KnownStart(order.StreamId, [.. order.Events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
+        }
+
+        _pendingPlacement = null;
 
         if (State.Phase == SagaPhase.Finished)
         {
@@ -400,9 +465,10 @@ public sealed class OrderSagaGrain(
     /// <summary>
     /// <paramref name="events"/>, followed by what the saga decides right after them without waiting: further
     /// bookkeeping (the start of compensation, the finish) and the start of the next stage. One append then
-    /// records a stage's outcomes and the next stage's start, instead of two.
+    /// records a stage's outcomes and the next stage's start, instead of two. The starts are dated <paramref name="at"/>
+    /// when given (the events' own time), or now.
     /// </summary>
-    private IReadOnlyList<SagaEvent> AndStartNext(OrderSaga before, IReadOnlyList<SagaEvent> events)
+    private IReadOnlyList<SagaEvent> AndStartNext(OrderSaga before, IReadOnlyList<SagaEvent> events, DateTimeOffset? at = null)
     {
         if (events.Count == 0)
         {
@@ -411,7 +477,7 @@ public sealed class OrderSagaGrain(
 
         var all = new List<SagaEvent>(events);
         var after = events.Aggregate(before, (state, e) => state.Apply(e));
-        var now = Time.GetUtcNow();
+        var now = at ?? Time.GetUtcNow();
         for (var guard = 0; guard < 4; guard++)
         {
             switch (after.Decide(now))
@@ -465,7 +531,27 @@ public sealed class OrderSagaGrain(
             SagaStepKind.AuthorizePayment => StreamIds.Payment(OrderId),
             _ => null,
         } : null;
+        if (_placedOrder is { } known && CarrierStream(step) == known.StreamId)
+        {
+            return TellingPlacedOrderAsync(known, step);
+        }
+
         return creates is null ? SendAsync(step) : NewStreams.Creating(creates, () => SendAsync(step));
+    }
+
+    /// <summary>
+    /// Sends the order's grain a command with the events the saga's start wrote to its stream, until one is done: an
+    /// activation that has not read its stream starts from them (<see cref="KnownStreams"/>).
+    /// </summary>
+    private async Task<CommandReply> TellingPlacedOrderAsync(KnownStart known, SagaStep step)
+    {
+        var reply = await KnownStreams.Telling(known, () => SendAsync(step));
+        if (reply.Status == ReplyStatus.Done)
+        {
+            _placedOrder = null;
+        }
+
+        return reply;
     }
 
     private Task<CommandReply> SendAsync(SagaStep step)

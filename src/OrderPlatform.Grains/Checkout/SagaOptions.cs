@@ -45,5 +45,12 @@ public sealed class SagaOptions
     /// </summary>
     public bool PackStepEvents { get; set; } = true;
 
+    /// <summary>
+    /// Whether the append that starts a saga also places its order (the order's first event, with the saga's first
+    /// attempt at placing it recorded as succeeded), instead of the first stage sending the order's grain a command
+    /// (decision record 0024). A silo built before it reads such a saga as one whose order was placed.
+    /// </summary>
+    public bool PlaceOrderWithStart { get; set; } = true;
+
     public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
 }

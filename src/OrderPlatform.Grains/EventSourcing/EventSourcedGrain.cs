@@ -11,9 +11,10 @@ namespace OrderPlatform.Grains.EventSourcing;
 /// </summary>
 /// <remarks>
 /// A caller that creates an aggregate can say so (<see cref="NewStreams"/>): the activation then skips the read of a
-/// stream that cannot have events yet and appends at version 0. The version guard makes that safe: if the caller
-/// was wrong, the append is refused, and the grain reads its stream and decides again, as after any conflict. Until
-/// such an append has landed, every other call looks at the stream first.
+/// stream that cannot have events yet and appends at version 0. A caller that wrote the stream's first events can
+/// tell them (<see cref="KnownStreams"/>): the activation starts from them and appends after them. The version guard
+/// makes both safe: if the stream held more, the append is refused, and the grain reads what it missed and decides
+/// again, as after any conflict. Until such an append has landed, every other call looks at the stream first.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The gate's wait handle is never used, so it holds nothing to dispose.")]
 public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store, EventTypeRegistry<TEvent> registry, TimeProvider time)
@@ -28,14 +29,18 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         /// <summary>Nothing read yet.</summary>
         NotLoaded,
 
-        /// <summary>Taken to be empty on a creating caller's word; the first append at version 0 proves it.</summary>
-        AssumedNew,
+        /// <summary>
+        /// Taken on a caller's word to hold <see cref="_assumedRows"/> rows: none (a creating caller), or the events a
+        /// caller wrote and told; the first append after them proves it.
+        /// </summary>
+        Assumed,
 
         /// <summary>The state is the stream's, up to <see cref="Version"/>.</summary>
         Loaded,
     }
 
     private Loading _loading;
+    private int _assumedRows;
 
     /// <summary>A caller's record offered with the call being served, and what became of it.</summary>
     private sealed class CarryOffer(CarriedRecord record)
@@ -156,6 +161,12 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Rows to write in the same transaction as an append (for example an index row).</summary>
     protected virtual IReadOnlyList<IRowAlongside> Alongside(TState stateAfter) => [];
 
+    /// <summary>
+    /// Events of other streams to commit with an append, or not at all, each under its own version check: the first
+    /// events of an aggregate this grain's append creates (an order placed by its saga's start).
+    /// </summary>
+    protected virtual IReadOnlyList<CarriedAppend> CreatedAlongside(TState stateAfter) => [];
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The stream is read before the first call runs (see Invoke), unless that call creates the aggregate.
@@ -183,9 +194,10 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// </summary>
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
+        var known = KnownStreams.Take(StreamId);
         if (_loading != Loading.Loaded)
         {
-            await EnsureLoadedAsync(NewStreams.IsCreating(StreamId));
+            await EnsureLoadedAsync(NewStreams.IsCreating(StreamId), known);
         }
 
         var offer = CarriedRecords.Take(StreamId) is { } record ? new CarryOffer(record) : null;
@@ -196,27 +208,39 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             context.Result = reply with { CallerRecordCarried = true };
         }
 
-        if (_loading == Loading.AssumedNew)
+        if (_loading == Loading.Assumed)
         {
             // The creating call appended nothing (it was refused): an empty aggregate is at rest.
             RestIfDone();
         }
     }
 
-    private async Task EnsureLoadedAsync(bool creating)
+    private async Task EnsureLoadedAsync(bool creating, KnownStart? known)
     {
-        if (creating && _loading == Loading.NotLoaded && _appendGate.CurrentCount == 1)
+        if ((creating || known is not null) && _loading == Loading.NotLoaded && _appendGate.CurrentCount == 1)
         {
-            _loading = Loading.AssumedNew;
+            for (var i = 0; i < (known?.Events.Count ?? 0); i++)
+            {
+                var e = known!.Events[i];
+                ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, i + 1);
+            }
+
+            _loading = Loading.Assumed;
+            _assumedRows = Version;
+            if (Version > 0)
+            {
+                StateMoved();
+            }
+
             return;
         }
 
-        if (_loading == Loading.AssumedNew)
+        if (_loading == Loading.Assumed)
         {
-            // The creating call may be waiting under the append gate (a payment on its provider): rather than queue
-            // behind it, look. An empty stream is what the creator said (its append may land at any moment).
+            // The call that was told may be waiting under the append gate (a payment on its provider): rather than queue
+            // behind it, look. A stream of the rows assumed is what the caller said (its append may land at any moment).
             var stored = await store.ReadStreamAsync(StreamId);
-            if (stored.Count == 0 || _loading == Loading.Loaded)
+            if (stored.Count == _assumedRows || _loading == Loading.Loaded)
             {
                 return;
             }
@@ -261,19 +285,25 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         var stored = await store.ReadStreamAsync(StreamId, Version, cancellationToken);
         foreach (var e in stored)
         {
-            var events = registry.FromStorage(e.EventType, e.SchemaVersion, e.Data);
-            State = events.Aggregate(State, Apply);
-            Version = e.Version;
-            var metadata = JsonSerializer.Deserialize<EventMetadata>(e.Metadata, EventJson.Options);
-            if (metadata?.CommandId is { } commandId && RemembersCommand(commandId))
-            {
-                _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, .. events] : events;
-            }
+            ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, e.Version);
         }
 
         if (stored.Count > 0)
         {
             StateMoved();
+        }
+    }
+
+    /// <summary>Applies one stored row (one event, or a packed run) at <paramref name="version"/>, noting the command that caused it.</summary>
+    private void ApplyStored(string eventType, int schemaVersion, string data, string metadataJson, int version)
+    {
+        var events = registry.FromStorage(eventType, schemaVersion, data);
+        State = events.Aggregate(State, Apply);
+        Version = version;
+        var metadata = JsonSerializer.Deserialize<EventMetadata>(metadataJson, EventJson.Options);
+        if (metadata?.CommandId is { } commandId && RemembersCommand(commandId))
+        {
+            _eventsByCommand[commandId] = _eventsByCommand.TryGetValue(commandId, out var earlier) ? [.. earlier, .. events] : events;
         }
     }
 
@@ -452,7 +482,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }
 
         var alongside = Alongside(next);
-        var carriedAppends = new List<CarriedAppend>(carrying.Count);
+        var created = CreatedAlongside(next);
+        var carriedAppends = new List<CarriedAppend>(carrying.Count + created.Count);
+        carriedAppends.AddRange(created);
         foreach (var carried in carrying.Select(c => c.Record))
         {
             carriedAppends.Add(new CarriedAppend(
@@ -493,18 +525,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             validUntil);
 
     /// <summary>The events as the store takes them: named, serialized, with a new id and the command's metadata.</summary>
-    private List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId)
-    {
-        var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
-        var rows = registry.ForStorage(events, PacksEvents);
-        var toAppend = new List<EventToAppend>(rows.Count);
-        foreach (var (name, schemaVersion, data) in rows)
-        {
-            toAppend.Add(new EventToAppend(Guid.CreateVersion7(time.GetUtcNow()), name, schemaVersion, data, metadata));
-        }
-
-        return toAppend;
-    }
+    private List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId) =>
+        registry.ToAppend(events, commandId, correlationId, time.GetUtcNow(), PacksEvents);
 
     /// <summary>
     /// Takes in <paramref name="events"/>, the content of <paramref name="record"/>, which the command's grain said it

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using OrderPlatform.Domain;
+using OrderPlatform.EventStore.Events;
 
 namespace OrderPlatform.Grains.EventSourcing;
 
@@ -47,6 +48,23 @@ public sealed class EventTypeRegistry<TEvent>
     }
 
     public IReadOnlyCollection<string> Names => _byName.Keys;
+
+    /// <summary>
+    /// <paramref name="events"/> as the store takes them: named, serialized (packed unless <paramref name="pack"/> is
+    /// false), each row with a new id and the metadata of the command that caused them.
+    /// </summary>
+    public List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId, DateTimeOffset now, bool pack = true)
+    {
+        var metadata = JsonSerializer.Serialize(new EventMetadata(commandId, correlationId), EventJson.Options);
+        var rows = ForStorage(events, pack);
+        var toAppend = new List<EventToAppend>(rows.Count);
+        foreach (var (name, schemaVersion, data) in rows)
+        {
+            toAppend.Add(new EventToAppend(Guid.CreateVersion7(now), name, schemaVersion, data, metadata));
+        }
+
+        return toAppend;
+    }
 
     /// <summary>
     /// The rows that store <paramref name="events"/>, in order: one per event, or one per run of packed events (unless

@@ -10,7 +10,10 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
 {
     protected override string StreamId => StreamIds.Order(this.GetPrimaryKey());
 
-    protected override string AggregateType => "order";
+    /// <summary>The aggregate type the order's events are stored and published under.</summary>
+    public const string Aggregate = "order";
+
+    protected override string AggregateType => Aggregate;
 
     protected override Order InitialState => Order.Initial;
 

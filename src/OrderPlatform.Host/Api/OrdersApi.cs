@@ -81,7 +81,7 @@ public static class OrdersApi
                 return PreparedRequest.Reject(Problems.UnknownSkus(unknown));
             }
 
-            var orderId = OrderRequests.OrderIdFor(http.Request.Headers[IdempotentRequests.HeaderName].ToString(), raw.Span);
+            var orderId = OrderIds.For(http.Request.Headers[IdempotentRequests.HeaderName].ToString(), raw.Span);
             var request = new CheckoutRequest(
                 orderId,
                 body.CustomerId!,

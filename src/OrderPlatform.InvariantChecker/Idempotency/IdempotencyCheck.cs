@@ -126,7 +126,7 @@ internal static class IdempotencyCheck
         }
     }
 
-    /// <summary>The order id the host derives from an idempotency key (OrderRequests.OrderIdFor), repeated here to report drift.</summary>
+    /// <summary>The order id the host derives from an idempotency key (OrderIds.For), repeated here to report drift.</summary>
     internal static Guid OrderIdFor(string idempotencyKey)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes("order:" + idempotencyKey));

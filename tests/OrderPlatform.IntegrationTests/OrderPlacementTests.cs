@@ -1,0 +1,39 @@
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>
+/// With <c>Saga:PlaceOrderWithStart</c> off (decision record 0024), the saga's start leaves the order out: the first
+/// stage sends the order's grain its command beside the reservation, and the order's first event commits on its own.
+/// </summary>
+public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
+{
+    [Fact]
+    public async Task With_placing_at_the_start_off_the_orders_grain_places_the_order_as_a_step()
+    {
+        var clusterId = $"place-{Guid.NewGuid():N}"[..16];
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__PlaceOrderWithStart"] = "false" });
+        var api = new Platform(silo.Http, ConnectionString);
+        const string sku = "PLACE-1";
+        await api.RestockAsync(sku, 5);
+
+        var orderId = await api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 2));
+        var order = await api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        // The order's first event did not commit with the saga's start, and the saga recorded the first stage's outcome
+        // in a transaction of its own: one transaction wrote saga events besides the start.
+        var saga = $"saga-{orderId:N}";
+        Assert.NotEqual(
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and version = 1", saga),
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and version = 1", $"order-{orderId:N}"));
+        Assert.Equal(2L, await api.ScalarAsync<long>(
+            """
+            select count(distinct s.xmin::text) from events s
+            where s.stream_id = $1 and not exists (select 1 from events p where p.stream_id <> $1 and p.xmin = s.xmin)
+            """,
+            saga));
+        Assert.Equal($"saga:{orderId:N}:PlaceOrder", await api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 1", $"order-{orderId:N}"));
+        Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
+    }
+}
