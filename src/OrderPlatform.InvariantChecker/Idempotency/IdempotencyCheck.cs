@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using OrderPlatform.InvariantChecker.Reporting;
 using OrderPlatform.InvariantChecker.Store;
@@ -24,7 +22,7 @@ internal static class IdempotencyCheck
         var noSaga = result.Rule("accepted order without saga");
 
         var keysByOrder = new Dictionary<Guid, List<string>>();
-        long completed = 0, cancellations = 0, unreadable = 0, notDerived = 0;
+        long completed = 0, cancellations = 0, unreadable = 0;
         await snapshot.ReadAsync(
             "select idempotency_key, response_body from idempotency_keys where completed and status_code = 202 order by created_at, idempotency_key",
             row =>
@@ -41,7 +39,6 @@ internal static class IdempotencyCheck
                         }
 
                         keys.Add(key);
-                        notDerived += OrderIdFor(key) == orderId ? 0 : 1;
                         break;
                     case (false, not null):
                         cancellations++;
@@ -77,12 +74,6 @@ internal static class IdempotencyCheck
         if (abandoned > 0)
         {
             result.Note($"{abandoned} claim(s) whose lease ran out without a response (a request cut off; a retry takes the key over)");
-        }
-
-        if (notDerived > 0)
-        {
-            // The host derives the order id from the key so that a takeover reaches the same saga; the checker only reports it.
-            result.Note($"{notDerived} accepted order(s) whose id is not the one the host derives from the key");
         }
 
         if (completed - keysByOrder.Count - cancellations > 0)
@@ -124,15 +115,5 @@ internal static class IdempotencyCheck
         {
             return (false, null);
         }
-    }
-
-    /// <summary>The order id the host derives from an idempotency key (OrderIds.For), repeated here to report drift.</summary>
-    internal static Guid OrderIdFor(string idempotencyKey)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("order:" + idempotencyKey));
-        var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x80);
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes);
     }
 }

@@ -5,7 +5,6 @@ using OrderPlatform.Domain.Inventory;
 using OrderPlatform.Domain.Orders;
 using OrderPlatform.Domain.Payments;
 using OrderPlatform.EventStore.Migrations;
-using OrderPlatform.InvariantChecker.Idempotency;
 
 namespace OrderPlatform.InvariantChecker.Tests.Infrastructure;
 
@@ -25,10 +24,10 @@ public sealed class HealthyPlatform : IAsyncLifetime
     public const string SkuA = "SKU-A";
     public const string SkuB = "SKU-B";
 
-    public static readonly Guid Completed = IdempotencyCheck.OrderIdFor("order-completed");
-    public static readonly Guid Rejected = IdempotencyCheck.OrderIdFor("order-rejected");
-    public static readonly Guid Cancelled = IdempotencyCheck.OrderIdFor("order-cancelled");
-    public static readonly Guid Declined = IdempotencyCheck.OrderIdFor("order-declined");
+    public static readonly Guid Completed = Guid.Parse("0c0f1e7e-0000-8000-8000-000000000001");
+    public static readonly Guid Rejected = Guid.Parse("0c0f1e7e-0000-8000-8000-000000000002");
+    public static readonly Guid Cancelled = Guid.Parse("0c0f1e7e-0000-8000-8000-000000000003");
+    public static readonly Guid Declined = Guid.Parse("0c0f1e7e-0000-8000-8000-000000000004");
 
     private PostgresServer _server = null!;
     private string _template = "";
