@@ -241,6 +241,45 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
     }
 
     [Fact]
+    public async Task An_orders_grain_told_fewer_events_than_its_stream_holds_reads_the_rest_and_decides_again()
+    {
+        var sku = NewSku("told");
+        await _api.RestockAsync(sku, 5);
+        var orderId = await PlaceAsync($"told-{Guid.NewGuid()}", Platform.OrderBody("tok_slow_3000", Platform.Line(sku, 1)));
+        var order = $"order-{orderId:N}";
+
+        // While the payment is authorized (3 s), before the saga's first command to the order, another writer confirms it.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await _api.ScalarAsync<long>(
+            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data->'step'->>'kind' = 'AuthorizePayment'",
+            $"saga-{orderId:N}") == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
+            await Task.Delay(20);
+        }
+
+        await using (var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString))
+        {
+            var store = new PostgresEventStore(dataSource, TimeProvider.System);
+            Assert.Equal(2, await store.AppendAsync(
+                order, OrderGrain.Aggregate, 1, EventTypes.Orders.ToAppend([new OrderConfirmed(DateTimeOffset.UtcNow)], "another-writer", null, DateTimeOffset.UtcNow)));
+        }
+
+        var first = await StatusAsync();
+        var finished = await FinishedAsync(orderId);
+        var second = await StatusAsync();
+
+        // The saga told the order's grain the one event its start wrote; the grain's append after it was refused, it read
+        // what followed and found the order confirmed: one confirmation, the other writer's, and the order completed.
+        Assert.Equal("Completed", finished.GetProperty("status").GetString());
+        Assert.Equal(
+            "order.placed,order.confirmed,order.completed",
+            await _api.ScalarAsync<string>("select string_agg(event_type, ',' order by version) from events where stream_id = $1", order));
+        Assert.Equal("another-writer", await _api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 2", order));
+        Assert.True(Delta(first, second, "reads") >= 1, "the order's grain read the event it was not told");
+    }
+
+    [Fact]
     public async Task A_read_while_the_payment_is_being_created_answers_without_waiting_for_the_provider()
     {
         var sku = NewSku("slow");

@@ -210,7 +210,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
         if (_loading == Loading.Assumed)
         {
-            // The creating call appended nothing (it was refused): an empty aggregate is at rest.
+            // The call taken at its word appended nothing (a creating call that was refused): an aggregate at rest (an
+            // empty one, then) deactivates as any other.
             RestIfDone();
         }
     }

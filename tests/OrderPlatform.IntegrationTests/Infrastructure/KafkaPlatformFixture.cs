@@ -78,7 +78,7 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
         long applied = 0;
         while (clock.Elapsed < limit)
         {
-            applied = await Api.ScalarAsync<long>($"select count(*) from {Schema}.inbox where event_id = any($1)", (object)eventIds.ToArray());
+            applied = await ConsumerCountAsync($"select count(*) from {Schema}.inbox where event_id = any($1)", (object)eventIds.ToArray());
             if (applied == eventIds.Count)
             {
                 return;
@@ -88,6 +88,22 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
         }
 
         throw new TimeoutException($"The consumer applied {applied} of {eventIds.Count} events within {limit}.");
+    }
+
+    /// <summary>
+    /// A count from the consumer's tables, 0 while they do not exist: the consumer creates them when its process has
+    /// started, which on a busy machine can take longer than a test takes to get here.
+    /// </summary>
+    private async Task<long> ConsumerCountAsync(string sql, params object[] parameters)
+    {
+        try
+        {
+            return await Api.ScalarAsync<long>(sql, parameters);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
+        }
     }
 
     /// <summary>Every message now on the given topics, read from the beginning with a plain consumer.</summary>
@@ -104,7 +120,7 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < limit)
         {
-            if (await Api.ScalarAsync<long>($"select count(*) from {Schema}.dead_letters where kafka_topic = $1", topic) > 0)
+            if (await ConsumerCountAsync($"select count(*) from {Schema}.dead_letters where kafka_topic = $1", topic) > 0)
             {
                 return;
             }
