@@ -249,14 +249,7 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         var order = $"order-{orderId:N}";
 
         // While the payment is authorized (3 s), before the saga's first command to the order, another writer confirms it.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (await _api.ScalarAsync<long>(
-            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data->'step'->>'kind' = 'AuthorizePayment'",
-            $"saga-{orderId:N}") == 0)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
-            await Task.Delay(20);
-        }
+        await WhenAuthorizationStartedAsync(orderId);
 
         await using (var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString))
         {
@@ -287,14 +280,7 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         var orderId = await PlaceAsync($"slow-{Guid.NewGuid()}", Platform.OrderBody("tok_slow_5000", Platform.Line(sku, 1)));
 
         // Nothing reads the order before the saga creates its payment: the authorization's start is awaited in the store.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (await _api.ScalarAsync<long>(
-            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data::text like '%AuthorizePayment%'",
-            $"saga-{orderId:N}") == 0)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
-            await Task.Delay(20);
-        }
+        await WhenAuthorizationStartedAsync(orderId);
 
         await Task.Delay(200);
         var during = await _api.GetOrderAsync(orderId);
@@ -307,6 +293,19 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
         var order = await FinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());
         Assert.Equal("Captured", order.GetProperty("payment").GetProperty("status").GetString());
+    }
+
+    /// <summary>Waits, reading the store only (no grain is asked), until the saga has recorded the start of the authorization.</summary>
+    private async Task WhenAuthorizationStartedAsync(Guid orderId)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await _api.ScalarAsync<long>(
+            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data->'step'->>'kind' = 'AuthorizePayment'",
+            $"saga-{orderId:N}") == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
+            await Task.Delay(20);
+        }
     }
 
     private async Task WhenAtRestAsync()
