@@ -49,10 +49,9 @@ public sealed class OrderSagaGrain(
     private OrderSaga? _pendingResponse;
     private bool _responseStored;
 
-    // The order's first events, placed by the append that starts the saga (see CreatedAlongside), the state that append
-    // would leave, and, once it landed, the events as told to the order's grain with the saga's first command to it.
+    // The order's first events, placed by the append that starts the saga (see CreatedAlongside), and, once it landed,
+    // the events as told to the order's grain with the saga's first command to it.
     private CarriedAppend? _orderToPlace;
-    private OrderSaga? _pendingPlacement;
     private KnownStart? _placedOrder;
 
     // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
@@ -105,17 +104,8 @@ public sealed class OrderSagaGrain(
     }
 
     /// <summary>The append that starts the saga places its order too, when the start decided so.</summary>
-    protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter)
-    {
-        _pendingPlacement = null;
-        if (_orderToPlace is not { } order || State.Phase != SagaPhase.NotStarted)
-        {
-            return [];
-        }
-
-        _pendingPlacement = stateAfter;
-        return [order];
-    }
+    protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter) =>
+        _orderToPlace is { } order && State.Phase == SagaPhase.NotStarted ? [order] : [];
 
     /// <summary>The saga index row an append that leaves <paramref name="stateAfter"/> writes, if it needs to write one.</summary>
     private SagaIndexRow? IndexRowFor(OrderSaga stateAfter, DateTimeOffset now)
@@ -138,6 +128,13 @@ public sealed class OrderSagaGrain(
         try
         {
             recorded = await StartOnceAsync(request);
+
+            // Set by the start's last decision, which is the one whose append landed (a refused append is decided again
+            // or fails the start): the order's first events committed with the start, and its grain need not read them.
+            if (_orderToPlace is { } order)
+            {
+                _placedOrder = new KnownStart(order.StreamId, [.. order.Events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
+            }
         }
         catch (Exception e) when (response?.RequestHash is not null && IdempotencyStore.IsKeyInUse(e))
         {
@@ -150,7 +147,6 @@ public sealed class OrderSagaGrain(
             stored = _responseStored;
             _responseToStore = null;
             _orderToPlace = null;
-            _pendingPlacement = null;
             _pendingResponse = null;
             _responseStored = false;
         }
@@ -271,13 +267,6 @@ public sealed class OrderSagaGrain(
         }
 
         _pendingResponse = null;
-        if (_pendingPlacement is { } placed && ReferenceEquals(placed, State) && _orderToPlace is { } order)
-        {
-            // The order's first events committed with the start: its grain need not read them back.
-            _placedOrder = new KnownStart(order.StreamId, [.. order.Events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
-        }
-
-        _pendingPlacement = null;
 
         if (State.Phase == SagaPhase.Finished)
         {

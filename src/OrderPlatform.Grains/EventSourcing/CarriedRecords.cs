@@ -47,14 +47,5 @@ public static class CarriedRecords
     /// The record offered to the call being served if it is addressed to <paramref name="streamId"/>'s grain. It is
     /// taken off the context, so the calls that grain makes in turn do not offer it again.
     /// </summary>
-    public static CarriedRecord? Take(string streamId)
-    {
-        if (RequestContext.Get(ContextKey) is not CarriedRecord record || record.CarrierStreamId != streamId)
-        {
-            return null;
-        }
-
-        RequestContext.Remove(ContextKey);
-        return record;
-    }
+    public static CarriedRecord? Take(string streamId) => NewStreams.Take<CarriedRecord>(ContextKey, streamId, static record => record.CarrierStreamId);
 }

@@ -27,14 +27,5 @@ public static class KnownStreams
     /// The known events of <paramref name="streamId"/> told to the call being served, if any. They are taken off the
     /// context, so the calls the grain makes in turn do not pass them on.
     /// </summary>
-    public static KnownStart? Take(string streamId)
-    {
-        if (RequestContext.Get(ContextKey) is not KnownStart known || known.StreamId != streamId)
-        {
-            return null;
-        }
-
-        RequestContext.Remove(ContextKey);
-        return known;
-    }
+    public static KnownStart? Take(string streamId) => NewStreams.Take<KnownStart>(ContextKey, streamId, static known => known.StreamId);
 }

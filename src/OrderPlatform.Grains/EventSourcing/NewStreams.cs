@@ -34,6 +34,23 @@ public static class NewStreams
         }
     }
 
+    /// <summary>
+    /// The request context entry <paramref name="key"/> if it is a <typeparamref name="T"/> addressed to the grain of
+    /// <paramref name="streamId"/> (<paramref name="addressedTo"/> names its stream). It is taken off the context, so the
+    /// calls that grain makes in turn do not pass it on.
+    /// </summary>
+    internal static T? Take<T>(string key, string streamId, Func<T, string> addressedTo)
+        where T : class
+    {
+        if (RequestContext.Get(key) is not T value || addressedTo(value) != streamId)
+        {
+            return null;
+        }
+
+        RequestContext.Remove(key);
+        return value;
+    }
+
     /// <summary>Whether the call being served said it creates <paramref name="streamId"/>.</summary>
     public static bool IsCreating(string streamId) => RequestContext.Get(ContextKey) as string == streamId;
 }
