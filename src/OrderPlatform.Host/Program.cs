@@ -6,6 +6,7 @@ using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.EventStore.Migrations;
 using OrderPlatform.EventStore.Sagas;
 using OrderPlatform.Grains.Checkout;
+using OrderPlatform.Grains.EventSourcing;
 using OrderPlatform.Grains.Payments;
 using OrderPlatform.Host.Api;
 using OrderPlatform.Host.Hosting;
@@ -58,12 +59,19 @@ if (DurationSetting(builder.Configuration, "EventStore:GroupWait", eventStoreDef
     return 2;
 }
 
+// How long a finished saga, order or payment stays in memory for the reads that follow its end (decision record 0025).
+if (DurationSetting(builder.Configuration, "Grains:RestingLinger", RestingOptions.DefaultLinger, RestingOptions.MaxLinger, "00:00:01") is not { } restingLinger)
+{
+    return 2;
+}
+
 var dataSource = dataSourceBuilder.Build();
 var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(builder.Configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>() ?? new EventStoreOptions());
 builder.Services.AddSingleton<PostgresEventStore>();
+builder.Services.AddSingleton(new RestingOptions { RestingLinger = restingLinger });
 builder.Services.AddSingleton<SagaIndex>();
 builder.Services.AddSingleton<IdempotencyStore>();
 builder.Services.AddSingleton<IdempotentRequests>();

@@ -16,6 +16,9 @@ public sealed class HostConfigurationTests
     [InlineData(Unreachable, "EventStore__GroupWait", "00:00:05", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '00:00:05'.")]
     [InlineData(Unreachable, "EventStore__GroupWaitWhileFewerThan", "0", "EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not '0'.")]
     [InlineData(Unreachable, "EventStore__GroupWaitWhileFewerThan", "many", "EventStore:GroupWaitWhileFewerThan must be a whole number from 1 to 256, not 'many'.")]
+    [InlineData(Unreachable, "Grains__RestingLinger", "soon", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not 'soon'.")]
+    [InlineData(Unreachable, "Grains__RestingLinger", "-00:00:01", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not '-00:00:01'.")]
+    [InlineData(Unreachable, "Grains__RestingLinger", "1.00:00:00", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not '1.00:00:00'.")]
     public async Task A_silo_with_a_setting_it_cannot_use_exits_with_code_2_and_says_why(string connectionString, string setting, string value, string message)
     {
         var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString };

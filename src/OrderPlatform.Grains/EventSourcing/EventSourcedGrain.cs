@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Sagas;
 
@@ -100,9 +101,6 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Whether events the registry packs share rows when appended (<see cref="EventTypeRegistry{TEvent}.Packs"/>); read either way.</summary>
     protected virtual bool PacksEvents => true;
 
-    /// <summary>How long an activation whose aggregate came to rest stays in memory (for the reads that follow its end).</summary>
-    public static readonly TimeSpan RestingLinger = TimeSpan.FromSeconds(5);
-
     private IGrainTimer? _restTimer;
 
     /// <summary>Called whenever the state moved on: after an append and after catching up with the stream.</summary>
@@ -112,8 +110,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     /// <summary>
     /// Whether nothing more is expected of the aggregate soon (a finished order, a settled payment). Such an
-    /// activation deactivates <see cref="RestingLinger"/> later, so memory does not grow with completed orders;
-    /// a later call activates it again from its stream.
+    /// activation deactivates <see cref="RestingOptions.RestingLinger"/> later, so memory does not grow with completed
+    /// orders; a later call activates it again from its stream.
     /// </summary>
     protected virtual bool IsAtRest(TState state) => false;
 
@@ -155,7 +153,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             }
 
             return Task.CompletedTask;
-        }, RestingLinger, Timeout.InfiniteTimeSpan);
+        }, ServiceProvider.GetService<RestingOptions>()?.RestingLinger ?? RestingOptions.DefaultLinger, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Rows to write in the same transaction as an append (for example an index row).</summary>

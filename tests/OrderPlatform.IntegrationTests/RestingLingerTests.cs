@@ -1,0 +1,39 @@
+using System.Text.Json;
+using OrderPlatform.IntegrationTests.Infrastructure;
+
+namespace OrderPlatform.IntegrationTests;
+
+/// <summary>
+/// <c>Grains:RestingLinger</c> (decision record 0025) says how long a finished order's grains stay in memory. The
+/// default (1 s) lets them go soon after the end (<see cref="SagaScenarioTests"/>); a silo told to keep them longer does.
+/// </summary>
+public sealed class RestingLingerTests() : OwnDatabase("resting_linger")
+{
+    [Fact]
+    public async Task A_silo_told_to_keep_finished_orders_longer_keeps_them_in_memory_past_the_default()
+    {
+        var clusterId = $"linger-{Guid.NewGuid():N}"[..16];
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Grains__RestingLinger"] = "00:10:00" });
+        var api = new Platform(silo.Http, ConnectionString);
+        const string sku = "LINGER-1";
+        await api.RestockAsync(sku, 10);
+        var orders = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            orders.Add(await api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1)));
+        }
+
+        foreach (var orderId in orders)
+        {
+            Assert.Equal("Completed", (await api.WaitUntilFinishedAsync(orderId)).GetProperty("status").GetString());
+        }
+
+        // Four times the default linger later, every finished saga, order and payment is still active.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var status = JsonDocument.Parse(await silo.Http.GetStringAsync("/silo/status")).RootElement;
+        var activations = status.GetProperty("activations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.True(activations.GetValueOrDefault("OrderSagaGrain") >= 3, $"activations: {string.Join(", ", activations)}");
+        Assert.True(activations.GetValueOrDefault("OrderGrain") >= 3, $"activations: {string.Join(", ", activations)}");
+        Assert.True(activations.GetValueOrDefault("PaymentGrain") >= 3, $"activations: {string.Join(", ", activations)}");
+    }
+}
