@@ -72,9 +72,18 @@ public sealed class PostgresEventStore
 
     // $1/$2: one (stream, expected version) pair per append; $3..$9: one entry per event; $10: the time. The guard fails
     // the statement, and so the transaction with everything batched alongside, unless every stream is where its writer
-    // expects it.
+    // expects it. It looks up the version each writer expects (one probe of the (stream_id, version) key per stream, in
+    // the statement itself): a stream without it is behind its writer, and events_expect_versions then raises for the
+    // first such stream, naming it. A stream past it is refused by the key, when the insert meets the version after it.
     private const string AppendEventsSql = """
-        with guard as materialized (select events_expect_versions($1, $2) as ok),
+        with guard as materialized (
+            select case
+                when exists (
+                    select 1 from unnest($1::text[], $2::int[]) as x(stream_id, expected)
+                    where not exists (select 1 from events v where v.stream_id = x.stream_id and v.version = x.expected))
+                then events_expect_versions($1, $2)
+                else true
+            end as ok),
         appended as (
             insert into events (stream_id, version, event_id, event_type, schema_version, data, metadata, recorded_at)
             select e.stream_id, e.version, e.event_id, e.event_type, e.schema_version, e.data::jsonb, e.metadata::jsonb, $10
