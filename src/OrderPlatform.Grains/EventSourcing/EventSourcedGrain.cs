@@ -89,6 +89,11 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     protected abstract string StreamId { get; }
 
+    private string? _stream;
+
+    /// <summary><see cref="StreamId"/>, made once per activation: every call looks it up several times.</summary>
+    private string Stream => _stream ??= StreamId;
+
     protected abstract string AggregateType { get; }
 
     protected abstract TState InitialState { get; }
@@ -192,13 +197,13 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// </summary>
     async Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
     {
-        var known = KnownStreams.Take(StreamId);
+        var known = KnownStreams.Take(Stream);
         if (_loading != Loading.Loaded)
         {
-            await EnsureLoadedAsync(NewStreams.IsCreating(StreamId), known);
+            await EnsureLoadedAsync(NewStreams.IsCreating(Stream), known);
         }
 
-        var offer = CarriedRecords.Take(StreamId) is { } record ? new CarryOffer(record) : null;
+        var offer = CarriedRecords.Take(Stream) is { } record ? new CarryOffer(record) : null;
         Offer.Value = offer;
         await context.Invoke();
         if (offer is { Carried: true } && context.Result is CommandReply reply)
@@ -238,7 +243,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         {
             // The call that was told may be waiting under the append gate (a payment on its provider): rather than queue
             // behind it, look. A stream of the rows assumed is what the caller said (its append may land at any moment).
-            var stored = await store.ReadStreamAsync(StreamId);
+            var stored = await store.ReadStreamAsync(Stream);
             if (stored.Count == _assumedRows || _loading == Loading.Loaded)
             {
                 return;
@@ -281,7 +286,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// <summary>Reads and applies whatever was appended after the version this activation knows.</summary>
     protected async Task CatchUpAsync(CancellationToken cancellationToken = default)
     {
-        var stored = await store.ReadStreamAsync(StreamId, Version, cancellationToken);
+        var stored = await store.ReadStreamAsync(Stream, Version, cancellationToken);
         foreach (var e in stored)
         {
             ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, e.Version);
@@ -496,7 +501,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             }
         }
 
-        Version = await store.AppendAsync(StreamId, AggregateType, Version, toAppend, alongside, Published, carriedAppends);
+        Version = await store.AppendAsync(Stream, AggregateType, Version, toAppend, alongside, Published, carriedAppends);
         State = next;
         foreach (var (command, events) in decided)
         {
@@ -517,7 +522,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// </summary>
     protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil) =>
         new(carrierStreamId,
-            StreamId,
+            Stream,
             Version,
             [.. ToAppend(events, commandId: null, RequestContext.Get(CorrelationKey) as string).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
             sagaIndex,

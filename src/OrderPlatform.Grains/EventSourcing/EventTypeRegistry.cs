@@ -133,29 +133,51 @@ public sealed class EventTypeRegistry<TEvent>
         return events.Count > 0 ? events : throw new InvalidOperationException($"Stored event '{name}' holds no events.");
     }
 
+    // Packing runs without awaiting, so each thread's buffer and writer serve one pack at a time, again and again
+    // (a pack is a few hundred bytes; a buffer that grew past MaxKeptPackBuffer is left to the collector).
+    [ThreadStatic]
+    private static PackWriter? _packWriter;
+
+    private const int MaxKeptPackBuffer = 64 * 1024;
+
+    private sealed class PackWriter
+    {
+        public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(1024);
+
+        public Utf8JsonWriter Writer { get; }
+
+        public PackWriter() => Writer = new Utf8JsonWriter(Buffer);
+    }
+
     private string Pack(IReadOnlyList<TEvent> events, int from, int to)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var pack = _packWriter ??= new PackWriter();
+        var (buffer, writer) = (pack.Buffer, pack.Writer);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteStartArray("events");
+        for (var i = from; i < to; i++)
         {
+            var (name, schemaVersion) = Describe(events[i]);
             writer.WriteStartObject();
-            writer.WriteStartArray("events");
-            for (var i = from; i < to; i++)
-            {
-                var (name, schemaVersion) = Describe(events[i]);
-                writer.WriteStartObject();
-                writer.WriteString("type", name);
-                writer.WriteNumber("schemaVersion", schemaVersion);
-                writer.WritePropertyName("data");
-                JsonSerializer.Serialize(writer, events[i], events[i].GetType(), EventJson.Options);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
+            writer.WriteString("type", name);
+            writer.WriteNumber("schemaVersion", schemaVersion);
+            writer.WritePropertyName("data");
+            JsonSerializer.Serialize(writer, events[i], events[i].GetType(), EventJson.Options);
             writer.WriteEndObject();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        var json = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (buffer.Capacity > MaxKeptPackBuffer)
+        {
+            _packWriter = null;
+        }
+
+        return json;
     }
 
     public (string Name, int SchemaVersion) Describe(TEvent @event) =>
