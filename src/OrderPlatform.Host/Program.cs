@@ -60,7 +60,7 @@ if (DurationSetting(builder.Configuration, "EventStore:GroupWait", eventStoreDef
 }
 
 // How long a finished saga, order or payment stays in memory for the reads that follow its end (decision record 0025).
-if (DurationSetting(builder.Configuration, "Grains:RestingLinger", RestingOptions.DefaultLinger, RestingOptions.MaxLinger, "00:00:01") is not { } restingLinger)
+if (DurationSetting(builder.Configuration, $"{RestingOptions.Section}:{nameof(RestingOptions.RestingLinger)}", RestingOptions.DefaultLinger, RestingOptions.MaxLinger, "00:00:01") is not { } restingLinger)
 {
     return 2;
 }

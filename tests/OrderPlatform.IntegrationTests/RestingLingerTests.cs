@@ -1,4 +1,3 @@
-using System.Text.Json;
 using OrderPlatform.IntegrationTests.Infrastructure;
 
 namespace OrderPlatform.IntegrationTests;
@@ -30,8 +29,7 @@ public sealed class RestingLingerTests() : OwnDatabase("resting_linger")
 
         // Four times the default linger later, every finished saga, order and payment is still active.
         await Task.Delay(TimeSpan.FromSeconds(4));
-        var status = JsonDocument.Parse(await silo.Http.GetStringAsync("/silo/status")).RootElement;
-        var activations = status.GetProperty("activations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        var activations = await api.ActivationsAsync();
         Assert.True(activations.GetValueOrDefault("OrderSagaGrain") >= 3, $"activations: {string.Join(", ", activations)}");
         Assert.True(activations.GetValueOrDefault("OrderGrain") >= 3, $"activations: {string.Join(", ", activations)}");
         Assert.True(activations.GetValueOrDefault("PaymentGrain") >= 3, $"activations: {string.Join(", ", activations)}");

@@ -259,13 +259,6 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal(HttpStatusCode.NotFound, missing);
     }
 
-    private async Task<Dictionary<string, int>> ActivationsAsync()
-    {
-        var status = JsonDocument.Parse(await _api.Http.GetStringAsync("/silo/status")).RootElement;
-        Assert.True(status.GetProperty("workingSetBytes").GetInt64() > 0);
-        return status.GetProperty("activations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
-    }
-
     [Fact]
     public async Task Silo_status_counters_run_forward_between_two_samples()
     {
@@ -317,7 +310,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
             await _api.WaitUntilFinishedAsync(orderId);
         }
 
-        var busy = await ActivationsAsync();
+        var busy = await _api.ActivationsAsync();
         Assert.True(busy.GetValueOrDefault("OrderSagaGrain") >= 5, $"activations right after the orders finished: {string.Join(", ", busy)}");
 
         // Sagas, orders and payments at rest deactivate a few seconds after their end; the stock grain stays.
@@ -326,7 +319,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         do
         {
             await Task.Delay(500);
-            now = await ActivationsAsync();
+            now = await _api.ActivationsAsync();
         }
         while (clock.Elapsed < TimeSpan.FromSeconds(60)
             && (now.GetValueOrDefault("OrderSagaGrain") + now.GetValueOrDefault("OrderGrain") + now.GetValueOrDefault("PaymentGrain")) > 0);

@@ -98,6 +98,14 @@ public sealed class Platform(HttpClient http, string connectionString)
     public async Task<JsonElement> GetStockAsync(string sku) =>
         JsonDocument.Parse(await http.GetStringAsync($"/inventory/{sku}")).RootElement.Clone();
 
+    /// <summary>The silo's activations by grain type, from <c>GET /silo/status</c> (which also has to report its memory).</summary>
+    public async Task<Dictionary<string, int>> ActivationsAsync()
+    {
+        var status = JsonDocument.Parse(await http.GetStringAsync("/silo/status")).RootElement;
+        Assert.True(status.GetProperty("workingSetBytes").GetInt64() > 0);
+        return status.GetProperty("activations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+    }
+
     /// <summary>Polls the order until its saga finished; fails with the last state seen when it does not in time.</summary>
     public async Task<JsonElement> WaitUntilFinishedAsync(Guid orderId, TimeSpan? timeout = null)
     {
