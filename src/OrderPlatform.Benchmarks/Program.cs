@@ -2,11 +2,22 @@ using System.Globalization;
 using OrderPlatform.Benchmarks;
 
 // dotnet OrderPlatform.Benchmarks.dll relay [--events N] [--rate EVENTS_PER_S] [--seconds S]
-// The PostgreSQL to use comes from ConnectionStrings__Postgres (a server where databases may be created).
+//   The PostgreSQL to use comes from ConnectionStrings__Postgres (a server where databases may be created).
+// dotnet OrderPlatform.Benchmarks.dll stock [--orders N] [--rate ORDERS_PER_S] [--rounds N]
+//   In process: a busy SKU's stream replayed, with and without each order's deadline for reserving.
+const string Usage = """
+    usage: ConnectionStrings__Postgres=... OrderPlatform.Benchmarks relay [--events N] [--rate N] [--seconds N]
+           OrderPlatform.Benchmarks stock [--orders N] [--rate N] [--rounds N]
+    """;
 var connectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
-if (args.Length == 0 || args[0] != "relay" || string.IsNullOrWhiteSpace(connectionString))
+if (args is ["stock", ..])
 {
-    Console.Error.WriteLine("usage: ConnectionStrings__Postgres=... OrderPlatform.Benchmarks relay [--events N] [--rate N] [--seconds N]");
+    return StockMemoryBenchmark.Run(Option("--orders", 1_000_000), Option("--rate", 200), Option("--rounds", 3));
+}
+
+if (args is not ["relay", ..] || string.IsNullOrWhiteSpace(connectionString))
+{
+    Console.Error.WriteLine(Usage);
     return 2;
 }
 

@@ -32,14 +32,15 @@ public interface IInventoryGrain : IGrainWithStringKey
     [Alias("Restock")]
     Task<StockView> RestockAsync(string commandId, int quantity);
 
+    /// <summary><paramref name="reserveBy"/>: the order's deadline for reserving (its saga's), carried by all three per-order commands.</summary>
     [Alias("Reserve")]
-    Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity);
+    Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity, DateTimeOffset reserveBy);
 
     [Alias("Release")]
-    Task<CommandReply> ReleaseAsync(string commandId, Guid orderId);
+    Task<CommandReply> ReleaseAsync(string commandId, Guid orderId, DateTimeOffset reserveBy);
 
     [Alias("Commit")]
-    Task<CommandReply> CommitAsync(string commandId, Guid orderId);
+    Task<CommandReply> CommitAsync(string commandId, Guid orderId, DateTimeOffset reserveBy);
 
     [Alias("Get"), AlwaysInterleave]
     Task<StockView> GetAsync();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using OrderPlatform.IntegrationTests.Infrastructure;
@@ -50,6 +51,19 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal(
             "order.placed,order.confirmed,order.completed",
             await _api.ScalarAsync<string>("select string_agg(event_type, ',' order by version) from events where stream_id = $1", $"order-{orderId:N}"));
+
+        // The SKU's events carry the order's deadline for reserving (the saga's), which bounds how long the SKU remembers it.
+        var deadline = order.GetProperty("saga").GetProperty("deadline").GetDateTimeOffset();
+        var stockEvents = (await _api.ScalarAsync<string>(
+            "select string_agg(event_type || ' ' || (data->>'reserveBy') || ' ' || coalesce(data->>'at', '-'), ',' order by version) from events where stream_id = $1 and data->>'orderId' = $2",
+            $"stock-{sku}", orderId.ToString())).Split(',').Select(e => e.Split(' ')).ToList();
+        Assert.Equal(["stock.reserved", "stock.committed"], stockEvents.Select(e => e[0]));
+        Assert.All(stockEvents, e => Assert.Equal(deadline, DateTimeOffset.Parse(e[1], CultureInfo.InvariantCulture)));
+        // Decided by the SKU after the step started (the step's recorded finish is the saga's, offered before the call).
+        Assert.InRange(
+            DateTimeOffset.Parse(stockEvents[0][2], CultureInfo.InvariantCulture),
+            Step(order, $"ReserveStock:{sku}").GetProperty("startedAt").GetDateTimeOffset(),
+            order.GetProperty("saga").GetProperty("finishedAt").GetDateTimeOffset());
     }
 
     [Fact]

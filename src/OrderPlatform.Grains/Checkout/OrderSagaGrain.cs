@@ -556,14 +556,14 @@ public sealed class OrderSagaGrain(
         {
             SagaStepKind.PlaceOrder => order.PlaceAsync(commandId, new CheckoutRequest(
                 OrderId, start.CustomerId, [.. start.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))], start.Currency, start.PaymentToken, start.CorrelationId)),
-            SagaStepKind.ReserveStock => Stock(step.Sku!).ReserveAsync(commandId, OrderId, quantity),
+            SagaStepKind.ReserveStock => Stock(step.Sku!).ReserveAsync(commandId, OrderId, quantity, start.Deadline),
             SagaStepKind.AuthorizePayment => payment.AuthorizeAsync(commandId, Total(start), start.Currency, start.PaymentToken),
             SagaStepKind.ConfirmOrder => order.ConfirmAsync(commandId),
             SagaStepKind.CapturePayment => payment.CaptureAsync(commandId),
-            SagaStepKind.CommitStock => Stock(step.Sku!).CommitAsync(commandId, OrderId),
+            SagaStepKind.CommitStock => Stock(step.Sku!).CommitAsync(commandId, OrderId, start.Deadline),
             SagaStepKind.CompleteOrder => order.CompleteAsync(commandId),
             SagaStepKind.VoidPayment => payment.VoidAsync(commandId, State.Reason ?? "order cancelled"),
-            SagaStepKind.ReleaseStock => Stock(step.Sku!).ReleaseAsync(commandId, OrderId),
+            SagaStepKind.ReleaseStock => Stock(step.Sku!).ReleaseAsync(commandId, OrderId, start.Deadline),
             SagaStepKind.RejectOrder => order.RejectAsync(commandId, State.Reason ?? "rejected"),
             SagaStepKind.CancelOrder => order.CancelAsync(commandId, State.Reason ?? "cancelled"),
             _ => throw new InvalidOperationException($"Unknown saga step {step}."),

@@ -43,11 +43,11 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
         return ToView();
     }
 
-    public async Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity)
+    public async Task<CommandReply> ReserveAsync(string commandId, Guid orderId, int quantity, DateTimeOffset reserveBy)
     {
         try
         {
-            var events = await HandleAsync(commandId, stock => stock.Reserve(orderId, quantity));
+            var events = await HandleAsync(commandId, stock => stock.Reserve(orderId, quantity, reserveBy, Time.GetUtcNow()));
             // The events of the first handling decide the reply, so a repeated command id gets the first outcome.
             return (events.Count > 0 ? events[0] : null) switch
             {
@@ -62,11 +62,11 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
         }
     }
 
-    public Task<CommandReply> ReleaseAsync(string commandId, Guid orderId) =>
-        RunAsync(commandId, stock => stock.Release(orderId));
+    public Task<CommandReply> ReleaseAsync(string commandId, Guid orderId, DateTimeOffset reserveBy) =>
+        RunAsync(commandId, stock => stock.Release(orderId, reserveBy));
 
-    public Task<CommandReply> CommitAsync(string commandId, Guid orderId) =>
-        RunAsync(commandId, stock => stock.Commit(orderId));
+    public Task<CommandReply> CommitAsync(string commandId, Guid orderId, DateTimeOffset reserveBy) =>
+        RunAsync(commandId, stock => stock.Commit(orderId, reserveBy));
 
     public Task<StockView> GetAsync() => Task.FromResult(ToView());
 
