@@ -5,6 +5,7 @@ using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.EventStore.Migrations;
 using OrderPlatform.EventStore.Sagas;
+using OrderPlatform.EventStore.Snapshots;
 using OrderPlatform.Grains.Checkout;
 using OrderPlatform.Grains.EventSourcing;
 using OrderPlatform.Grains.Payments;
@@ -65,6 +66,12 @@ if (DurationSetting(builder.Configuration, $"{RestingOptions.Section}:{nameof(Re
     return 2;
 }
 
+// Events between snapshots of a SKU's stock (decision record 0028); 0 for none.
+if (WholeNumberSetting(builder.Configuration, $"{SnapshotOptions.Section}:{nameof(SnapshotOptions.SnapshotEvery)}", SnapshotOptions.DefaultEvery, 0, SnapshotOptions.MaxEvery) is not { } snapshotEvery)
+{
+    return 2;
+}
+
 var dataSource = dataSourceBuilder.Build();
 var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
 builder.Services.AddSingleton(dataSource);
@@ -72,6 +79,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(builder.Configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>() ?? new EventStoreOptions());
 builder.Services.AddSingleton<PostgresEventStore>();
 builder.Services.AddSingleton(new RestingOptions { RestingLinger = restingLinger });
+builder.Services.AddSingleton(new SnapshotOptions { SnapshotEvery = snapshotEvery });
+builder.Services.AddSingleton<SnapshotStore>();
 builder.Services.AddSingleton<SagaIndex>();
 builder.Services.AddSingleton<IdempotencyStore>();
 builder.Services.AddSingleton<IdempotentRequests>();

@@ -19,6 +19,9 @@ public sealed class HostConfigurationTests
     [InlineData(Unreachable, "Grains__RestingLinger", "soon", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not 'soon'.")]
     [InlineData(Unreachable, "Grains__RestingLinger", "-00:00:01", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not '-00:00:01'.")]
     [InlineData(Unreachable, "Grains__RestingLinger", "1.00:00:00", "Grains:RestingLinger must be a duration from 00:00:00 to 01:00:00, such as 00:00:01, not '1.00:00:00'.")]
+    [InlineData(Unreachable, "Grains__SnapshotEvery", "-1", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not '-1'.")]
+    [InlineData(Unreachable, "Grains__SnapshotEvery", "often", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not 'often'.")]
+    [InlineData(Unreachable, "Grains__SnapshotEvery", "10000001", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not '10000001'.")]
     public async Task A_silo_with_a_setting_it_cannot_use_exits_with_code_2_and_says_why(string connectionString, string setting, string value, string message)
     {
         var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString };

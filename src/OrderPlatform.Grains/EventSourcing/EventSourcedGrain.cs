@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Sagas;
+using OrderPlatform.EventStore.Snapshots;
 
 namespace OrderPlatform.Grains.EventSourcing;
 
@@ -130,6 +132,27 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     /// <summary>Whether a command id is kept to answer its repeats; aggregates that answer repeats from their state need not.</summary>
     protected virtual bool RemembersCommand(string commandId) => true;
+
+    /// <summary>
+    /// Events between snapshots of the stream, 0 for none. A grain that snapshots (its stream grows without end) says
+    /// so here and writes and reads its state (<see cref="SnapshotOf"/>, <see cref="FromSnapshot"/>); its state must be
+    /// immutable, as it is written out beside the grain's work.
+    /// </summary>
+    protected virtual int SnapshotEvery => 0;
+
+    /// <summary>The format of <see cref="SnapshotOf"/>: a snapshot of another format is not read (the stream is replayed).</summary>
+    protected virtual int SnapshotSchemaVersion => 1;
+
+    protected virtual string SnapshotOf(TState state) => throw new NotSupportedException($"{GetType().Name} takes no snapshots.");
+
+    protected virtual TState FromSnapshot(string json) => throw new NotSupportedException($"{GetType().Name} takes no snapshots.");
+
+    // The version of the last snapshot this activation read or saved.
+    private int _snapshotVersion;
+
+    private ILogger? _logger;
+
+    private ILogger Logger => _logger ??= ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(GetType());
 
     private void StateMoved()
     {
@@ -283,19 +306,106 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }
     }
 
-    /// <summary>Reads and applies whatever was appended after the version this activation knows.</summary>
+    /// <summary>
+    /// Reads and applies whatever was appended after the version this activation knows; from nothing, it starts from the
+    /// stream's snapshot if the grain takes them.
+    /// </summary>
     protected async Task CatchUpAsync(CancellationToken cancellationToken = default)
     {
+        var restored = Version == 0 && await RestoreSnapshotAsync(cancellationToken);
         var stored = await store.ReadStreamAsync(Stream, Version, cancellationToken);
         foreach (var e in stored)
         {
             ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, e.Version);
         }
 
-        if (stored.Count > 0)
+        if (stored.Count > 0 || restored)
         {
             StateMoved();
         }
+    }
+
+    private async Task<bool> RestoreSnapshotAsync(CancellationToken cancellationToken)
+    {
+        if (SnapshotEvery <= 0 || ServiceProvider.GetService<SnapshotStore>() is not { } snapshots
+            || await snapshots.ReadAsync(Stream, cancellationToken) is not { } snapshot)
+        {
+            return false;
+        }
+
+        if (snapshot.SchemaVersion != SnapshotSchemaVersion)
+        {
+            Logger.LogWarning("Snapshot of {Stream} at version {Version} has format {Format}; this build reads {Expected}: replaying the stream.", Stream, snapshot.Version, snapshot.SchemaVersion, SnapshotSchemaVersion);
+            return false;
+        }
+
+        State = FromSnapshot(snapshot.State);
+        Version = snapshot.Version;
+        _snapshotVersion = snapshot.Version;
+        using var commands = JsonDocument.Parse(snapshot.Commands);
+        foreach (var command in commands.RootElement.EnumerateObject())
+        {
+            _eventsByCommand[command.Name] = [.. command.Value.EnumerateArray().SelectMany(row =>
+                registry.FromStorage(row.GetProperty("type").GetString()!, row.GetProperty("schemaVersion").GetInt32(), row.GetProperty("data").GetRawText()))];
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Saves a snapshot once <see cref="SnapshotEvery"/> events landed since the last one, off the grain's turn: the state
+    /// is immutable and the remembered commands are copied. A failed save is logged; the next append tries again.
+    /// </summary>
+    private void SnapshotIfDue()
+    {
+        if (SnapshotEvery <= 0 || Version - _snapshotVersion < SnapshotEvery || ServiceProvider.GetService<SnapshotStore>() is not { } snapshots)
+        {
+            return;
+        }
+
+        var (state, version, stream, logger) = (State, Version, Stream, Logger);
+        var commands = _eventsByCommand.ToList();
+        _snapshotVersion = version;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await snapshots.SaveAsync(stream, new StoredSnapshot(version, SnapshotSchemaVersion, SnapshotOf(state), CommandsJson(commands)));
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Saving the snapshot of {Stream} at version {Version} failed; the next is due {Every} events on.", stream, version, SnapshotEvery);
+            }
+        });
+    }
+
+    /// <summary>{ "command id": [ { "type", "schemaVersion", "data" }, ... ] }: each command's events as stored, unpacked.</summary>
+    private string CommandsJson(List<KeyValuePair<string, IReadOnlyList<TEvent>>> commands)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (commandId, events) in commands)
+            {
+                writer.WriteStartArray(commandId);
+                foreach (var (name, schemaVersion, data) in registry.ForStorage(events, pack: false))
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("type", name);
+                    writer.WriteNumber("schemaVersion", schemaVersion);
+                    writer.WritePropertyName("data");
+                    writer.WriteRawValue(data);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Applies one stored row (one event, or a packed run) at <paramref name="version"/>, noting the command that caused it.</summary>
@@ -514,6 +624,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         // An append at version 0 that landed proves the stream was empty.
         MarkLoaded(read: false);
         StateMoved();
+        SnapshotIfDue();
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 using OrderPlatform.Domain;
 using OrderPlatform.Domain.Inventory;
@@ -33,6 +34,15 @@ public sealed class InventoryGrain(PostgresEventStore store, TimeProvider time)
     /// repeated reserve, commit or release from the order's reservation instead; restocks are remembered.
     /// </summary>
     protected override bool RemembersCommand(string commandId) => !commandId.StartsWith(OrderPlatform.Domain.Checkout.OrderSaga.CommandIdPrefix, StringComparison.Ordinal);
+
+    /// <summary>A SKU's stream takes two events an order for as long as it sells: a reactivation starts from a snapshot.</summary>
+    protected override int SnapshotEvery => ServiceProvider.GetService<SnapshotOptions>()?.SnapshotEvery ?? SnapshotOptions.DefaultEvery;
+
+    protected override int SnapshotSchemaVersion => StockSnapshotFormat.SchemaVersion;
+
+    protected override string SnapshotOf(Stock state) => StockSnapshotFormat.Write(state);
+
+    protected override Stock FromSnapshot(string json) => StockSnapshotFormat.Read(json);
 
     /// <summary>A refused reservation is recorded, but it is a refusal.</summary>
     protected override bool Succeeded(IReadOnlyList<StockEvent> events) => events[0] is not StockReservationRejected;
