@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -167,10 +166,7 @@ public sealed class OutboxRelay(
 
     private static Message<string, byte[]> ToMessage(OutboxRow row)
     {
-        using var metadata = JsonDocument.Parse(row.Metadata);
-        var correlationId = metadata.RootElement.TryGetProperty("correlationId", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        using var data = JsonDocument.Parse(row.Data);
-        var envelope = new EventEnvelope(row.EventId, row.EventType, row.SchemaVersion, row.StreamId, row.Version, row.RecordedAt, correlationId, data.RootElement);
+        var correlationId = row.CorrelationId;
         var headers = new Headers
         {
             { EnvelopeHeaders.EventId, Encoding.UTF8.GetBytes(row.EventId.ToString()) },
@@ -183,7 +179,8 @@ public sealed class OutboxRelay(
             headers.Add(EnvelopeHeaders.CorrelationId, Encoding.UTF8.GetBytes(correlationId));
         }
 
-        return new Message<string, byte[]> { Key = row.StreamId, Value = envelope.ToUtf8(), Headers = headers };
+        var value = EventEnvelope.ToUtf8(row.EventId, row.EventType, row.SchemaVersion, row.StreamId, row.Version, row.RecordedAt, correlationId, row.Data);
+        return new Message<string, byte[]> { Key = row.StreamId, Value = value, Headers = headers };
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 namespace OrderPlatform.Relay;
 
-/// <summary>An unpublished outbox row joined with its event.</summary>
+/// <summary>An unpublished outbox row joined with its event (of whose metadata only the correlation id is read).</summary>
 public sealed record OutboxRow(
     long Id,
     string StreamId,
@@ -10,7 +10,7 @@ public sealed record OutboxRow(
     string EventType,
     int SchemaVersion,
     string Data,
-    string Metadata,
+    string? CorrelationId,
     DateTimeOffset RecordedAt,
     DateTimeOffset CreatedAt);
 

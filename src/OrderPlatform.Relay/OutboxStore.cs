@@ -23,7 +23,8 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource)
               from horizon h
               left join lateral (
                 select o.id, o.stream_id, o.version, o.aggregate_type, e.event_id, e.event_type, e.schema_version,
-                       e.data::text, e.metadata::text, e.recorded_at, o.created_at
+                       e.data::text, case when jsonb_typeof(e.metadata->'correlationId') = 'string' then e.metadata->>'correlationId' end,
+                       e.recorded_at, o.created_at
                   from outbox o
                   join events e on e.global_position = o.global_position
                  where o.published_at is null and o.id >= $4 and {ShareOf} = any($2)
@@ -47,7 +48,8 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource)
 
             rows.Add(new OutboxRow(
                 reader.GetInt64(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.GetGuid(6), reader.GetString(7),
-                reader.GetInt32(8), reader.GetString(9), reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12)));
+                reader.GetInt32(8), reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11),
+                reader.GetFieldValue<DateTimeOffset>(12)));
         }
 
         return new OutboxRead(rows, xmin, maxId);

@@ -119,6 +119,32 @@ public sealed class PublishedEventContractTests
     }
 
     [Theory]
+    [InlineData("corr-1", """{"orderId":"0193a1b2-0000-7000-8000-000000000001","lines":[{"sku":"SKU-\u00e9\"1","quantity":2}],"note":null}""")]
+    [InlineData(null, """{"completedAt":"2026-11-23T12:00:00+00:00"}""")]
+    public void An_envelope_written_from_stored_data_reads_as_the_envelope_serialized(string? correlationId, string data)
+    {
+        var eventId = Guid.CreateVersion7(At);
+        var envelope = new EventEnvelope(eventId, "order.placed", 1, "order-x", 3, At.AddTicks(1234567), correlationId, JsonDocument.Parse(data).RootElement);
+
+        var written = EventEnvelope.ToUtf8(eventId, "order.placed", 1, "order-x", 3, At.AddTicks(1234567), correlationId, data);
+
+        // The fields in the same order, the data as stored (escaped as stored: the same JSON values).
+        var parsed = EventEnvelope.Parse(written);
+        Assert.Equal(JsonNode.Parse(envelope.ToUtf8())!.AsObject().Select(p => p.Key), JsonNode.Parse(written)!.AsObject().Select(p => p.Key));
+        Assert.Equal(envelope with { Data = default }, parsed with { Data = default });
+        Assert.True(JsonElement.DeepEquals(envelope.Data, parsed.Data));
+        Assert.EndsWith($"\"data\":{data}}}", System.Text.Encoding.UTF8.GetString(written), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":")]
+    [InlineData("not json")]
+    public void Stored_data_that_is_not_json_is_not_written_into_an_envelope(string data)
+    {
+        Assert.ThrowsAny<JsonException>(() => EventEnvelope.ToUtf8(Guid.NewGuid(), "order.placed", 1, "order-x", 1, At, null, data));
+    }
+
+    [Theory]
     [InlineData("null")]
     [InlineData("{}")]
     [InlineData("""{"eventId":"00000000-0000-0000-0000-000000000000","type":"t","schemaVersion":1,"streamId":"s","version":1,"data":{}}""")]

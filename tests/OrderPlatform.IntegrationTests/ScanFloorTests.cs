@@ -8,7 +8,7 @@ public sealed class ScanFloorTests
     private const int Limit = 500;
 
     private static OutboxRead Read(long xmin, long maxVisibleId, params long[] ids) =>
-        new([.. ids.Select(id => new OutboxRow(id, $"order-{id}", 1, "order", Guid.NewGuid(), "order.placed", 1, "{}", "{}", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch))],
+        new([.. ids.Select(id => new OutboxRow(id, $"order-{id}", 1, "order", Guid.NewGuid(), "order.placed", 1, "{}", null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch))],
             xmin, maxVisibleId);
 
     [Fact]
