@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using OrderPlatform.Domain.Orders;
 
 namespace OrderPlatform.Domain.Checkout;
@@ -70,7 +69,7 @@ public sealed record OrderSaga
 
     public string? CancellationReason { get; init; }
 
-    public ImmutableDictionary<SagaStep, StepProgress> Steps { get; init; } = ImmutableDictionary<SagaStep, StepProgress>.Empty;
+    public StepDictionary Steps { get; init; } = StepDictionary.Empty;
 
     public DateTimeOffset? FinishedAt { get; init; }
 
