@@ -224,4 +224,20 @@ public class StockTests
         Assert.Equal(Now - Stock.ForgetClosedAfter, sagaAhead.ForgottenThrough);
         Assert.Single(sagaAhead.Reserve(OrderB, 1, Due, Now));
     }
+
+    [Fact]
+    public void Commands_without_a_deadline_work_as_before_deadlines_and_are_never_forgotten()
+    {
+        // A SKU that already forgets (its horizon is past), asked by a saga of an older build.
+        var stock = Given(new StockRestocked(5), new StockReserved(OrderB, 1, Due, Now.AddHours(1)));
+        Assert.True(stock.ForgottenThrough > DateTimeOffset.MinValue);
+
+        var reserved = stock.Reserve(OrderA, 2, null, Now);
+        Assert.Equal([new StockReserved(OrderA, 2, null, Now)], reserved);
+        var after = reserved.Aggregate(stock, (s, e) => s.Apply(e));
+        Assert.Equal(stock.ForgottenThrough, after.ForgottenThrough);
+        Assert.Equal([new StockCommitted(OrderA, 2, null)], after.Commit(OrderA, null));
+        Assert.Throws<InvalidTransitionException>(() => after.Commit(Guid.NewGuid(), null));
+        Assert.Equal([new StockReleased(OrderB, 0, null)], Given(new StockRestocked(5)).Release(OrderB, null));
+    }
 }

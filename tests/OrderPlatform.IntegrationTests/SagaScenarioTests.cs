@@ -235,8 +235,9 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         var sku = NewSku("prefer-wait");
         await _api.RestockAsync(sku, 10);
 
-        // Authorization takes 1.5 s: a one-second wait ends before the saga does, a long wait sees it finish.
-        var orderId = await _api.PlaceOrderAsync("tok_slow_1500", Platform.Line(sku, 1));
+        // Authorization takes 4 s: a one-second wait ends well before the saga does (also on a busy machine, where the
+        // POST itself may take a while), a long wait sees it finish.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_4000", Platform.Line(sku, 1));
         var (early, earlyApplied, _) = await GetPreferringAsync(orderId, "wait=1");
         Assert.Equal("wait=1", earlyApplied);
         Assert.NotEqual("Finished", early.GetProperty("saga").GetProperty("phase").GetString());

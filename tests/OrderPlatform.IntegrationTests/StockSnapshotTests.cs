@@ -66,6 +66,28 @@ public sealed class StockSnapshotTests() : OwnDatabase("stock_snapshots")
         }
     }
 
+    [Fact]
+    public async Task A_sku_that_remembers_more_orders_is_snapshotted_less_often()
+    {
+        // Told to snapshot after every event: each snapshot still waits for as many events as the orders the SKU holds
+        // or remembers, so after ten orders (21 events) the last one is several events behind.
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, $"weight-{Guid.NewGuid():N}"[..16], new Dictionary<string, string> { ["Grains__SnapshotEvery"] = "1" });
+        var api = new Platform(silo.Http, ConnectionString);
+        await api.RestockAsync(Sku, 100);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("Completed", (await api.WaitUntilFinishedAsync(await api.PlaceOrderAsync("tok_approve", Platform.Line(Sku, 1)))).GetProperty("status").GetString());
+        }
+
+        await WaitForSnapshotAsync(api);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(21, await api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"stock-{Sku}"));
+        var (version, remembered) = (await api.ScalarAsync<int>("select version from snapshots where stream_id = $1", $"stock-{Sku}"),
+            await api.ScalarAsync<int>("select (select count(*) from jsonb_object_keys(state->'closed'))::int from snapshots where stream_id = $1", $"stock-{Sku}"));
+        Assert.InRange(version, 1, 21 - 3);
+        Assert.True(remembered < 10, $"the snapshot at version {version} remembers {remembered} orders");
+    }
+
     private static async Task WaitForSnapshotAsync(Platform api)
     {
         var clock = Stopwatch.StartNew();

@@ -134,8 +134,11 @@ public sealed record Stock
         return [new StockRestocked(quantity)];
     }
 
-    /// <summary>Reserves, <paramref name="now"/>, for an order whose saga reserves until <paramref name="reserveBy"/>.</summary>
-    public IReadOnlyList<StockEvent> Reserve(Guid orderId, int quantity, DateTimeOffset reserveBy, DateTimeOffset now)
+    /// <summary>
+    /// Reserves, <paramref name="now"/>, for an order whose saga reserves until <paramref name="reserveBy"/>; without
+    /// one (a saga on a silo of a build before deadlines, during a rolling upgrade) as before: the order is never forgotten.
+    /// </summary>
+    public IReadOnlyList<StockEvent> Reserve(Guid orderId, int quantity, DateTimeOffset? reserveBy, DateTimeOffset now)
     {
         if (quantity <= 0)
         {
@@ -147,11 +150,11 @@ public sealed record Stock
             return [];
         }
 
-        if (reserveBy <= ForgottenThrough)
+        if (reserveBy is { } due && due <= ForgottenThrough)
         {
             // The order may have been closed here and forgotten: reserving now could hold stock for a finished order.
             throw new DomainException(
-                $"Order {orderId} had to reserve by {reserveBy:O}; this SKU no longer takes reservations due by {ForgottenThrough:O}.");
+                $"Order {orderId} had to reserve by {due:O}; this SKU no longer takes reservations due by {ForgottenThrough:O}.");
         }
 
         return quantity > Available
@@ -170,7 +173,7 @@ public sealed record Stock
     /// arrives late (from a stale activation of the saga) is refused instead of leaking stock. An order already
     /// forgotten holds nothing and can reserve nothing: releasing it records nothing.
     /// </summary>
-    public IReadOnlyList<StockEvent> Release(Guid orderId, DateTimeOffset reserveBy)
+    public IReadOnlyList<StockEvent> Release(Guid orderId, DateTimeOffset? reserveBy)
     {
         if (Reservations.TryGetValue(orderId, out var quantity))
         {
@@ -191,7 +194,7 @@ public sealed record Stock
     /// Sells an order's reservation. A repeated commit is a no-op, also once the order is forgotten: an order only
     /// commits after it reserved, and a reservation still held is never forgotten, so it was closed here.
     /// </summary>
-    public IReadOnlyList<StockEvent> Commit(Guid orderId, DateTimeOffset reserveBy)
+    public IReadOnlyList<StockEvent> Commit(Guid orderId, DateTimeOffset? reserveBy)
     {
         if (Reservations.TryGetValue(orderId, out var quantity))
         {

@@ -140,6 +140,13 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// </summary>
     protected virtual int SnapshotEvery => 0;
 
+    /// <summary>
+    /// About how many entries <paramref name="state"/> holds: a snapshot waits for at least as many events as that, so a
+    /// large state is not written out again after a few events (its cost per event stays bounded, as does the tail a
+    /// reactivation reads after it).
+    /// </summary>
+    protected virtual int SnapshotWeight(TState state) => 0;
+
     /// <summary>The format of <see cref="SnapshotOf"/>: a snapshot of another format is not read (the stream is replayed).</summary>
     protected virtual int SnapshotSchemaVersion => 1;
 
@@ -353,12 +360,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     }
 
     /// <summary>
-    /// Saves a snapshot once <see cref="SnapshotEvery"/> events landed since the last one, off the grain's turn: the state
+    /// Saves a snapshot once <see cref="SnapshotEvery"/> events (or the state's <see cref="SnapshotWeight"/>, if more)
+    /// landed since the last one, off the grain's turn: the state
     /// is immutable and the remembered commands are copied. A failed save is logged; the next append tries again.
     /// </summary>
     private void SnapshotIfDue()
     {
-        if (SnapshotEvery <= 0 || Version - _snapshotVersion < SnapshotEvery || ServiceProvider.GetService<SnapshotStore>() is not { } snapshots)
+        if (SnapshotEvery <= 0 || Version - _snapshotVersion < Math.Max(SnapshotEvery, SnapshotWeight(State))
+            || ServiceProvider.GetService<SnapshotStore>() is not { } snapshots)
         {
             return;
         }
