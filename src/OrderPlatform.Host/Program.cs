@@ -224,10 +224,14 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
 
         // Appends, stream reads, idempotency claims and stored responses, and the statements that carried them: concurrent ones share one.
         eventStore = store.Counters,
+
+        // Grouped appends by duration (DurationBuckets: bucket i under 2^((i + 1) / 4) µs): waiting for their group's
+        // statement to begin, and that statement with its commit. Difference two samples for the appends between.
+        appendTimings = store.AppendTimings.Snapshot(),
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
-    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements) to sample and difference. "
+    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends by time waiting for their statement and time in it) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

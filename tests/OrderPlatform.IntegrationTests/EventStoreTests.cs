@@ -41,6 +41,31 @@ public sealed class EventStoreTests(DatabaseFixture db) : IClassFixture<Database
     }
 
     [Fact]
+    public async Task Grouped_appends_are_timed_each_once_and_appends_without_group_commit_are_not()
+    {
+        var grouped = new PostgresEventStore(db.DataSource, _time);
+        var alone = new PostgresEventStore(db.DataSource, _time, new EventStoreOptions { GroupCommit = false });
+
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => grouped.AppendAsync($"test-{Guid.NewGuid():N}", "test", 0, [Event()])));
+        await alone.AppendAsync($"test-{Guid.NewGuid():N}", "test", 0, [Event()]);
+
+        // Settled appends may be a moment ahead of their group's count: it is taken just after the group's statement.
+        var counted = grouped.AppendTimings.Snapshot();
+        for (var i = 0; i < 500 && counted.Requests < 5; i++)
+        {
+            await Task.Delay(10);
+            counted = grouped.AppendTimings.Snapshot();
+        }
+
+        Assert.Equal(5, counted.Requests);
+        Assert.InRange(counted.Groups, 1, 5);
+        Assert.Equal(5, counted.Waits.Sum());
+        Assert.Equal(5, counted.Writes.Sum());
+        Assert.True(OrderPlatform.Metrics.DurationBuckets.Quantile(counted.Writes, 0.5) > 0.01, "a statement with its commit takes more than 10 µs");
+        Assert.Equal(0, alone.AppendTimings.Snapshot().Requests);
+    }
+
+    [Fact]
     public async Task A_stale_writer_far_behind_is_refused_and_the_stream_keeps_no_gap_or_duplicate()
     {
         var store = new PostgresEventStore(db.DataSource, _time);

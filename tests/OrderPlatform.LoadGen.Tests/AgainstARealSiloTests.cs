@@ -81,6 +81,15 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.True(server.GetProperty("walSyncs").GetInt64() >= 0, $"WAL syncs: {server}");
         Assert.Equal(JsonValueKind.Null, server.GetProperty("relayBacklogMax").ValueKind);
 
+        // The silo's appends in the window, from its status: at least one per order, in no more statements than appends,
+        // and each append's time split into waiting for its statement and the statement with its commit.
+        var appends = server.GetProperty("appends");
+        Assert.InRange(appends.GetProperty("appends").GetInt64(), measured.Count / 2, 100_000);
+        Assert.InRange(appends.GetProperty("groups").GetInt64(), 1, appends.GetProperty("appends").GetInt64());
+        Assert.InRange(appends.GetProperty("waitP50Ms").GetDouble(), 0, appends.GetProperty("waitP99Ms").GetDouble());
+        Assert.InRange(appends.GetProperty("writeP50Ms").GetDouble(), 0.001, appends.GetProperty("writeP99Ms").GetDouble());
+        Assert.Contains("the silos' appends: ", output.ToString(), StringComparison.Ordinal);
+
         // CPU: PostgreSQL's (the postmaster and its backends), the machine's, and per saga finished in the window.
         var finishedInWindow = run.GetProperty("sagasPerSecond").GetDouble() * 3;
         Assert.InRange(server.GetProperty("postgresCpuPercent").GetDouble(), 0.1, 800);

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using OrderPlatform.LoadGen.Command;
 using OrderPlatform.LoadGen.Server;
 using OrderPlatform.LoadGen.Tests.Infrastructure;
+using OrderPlatform.Metrics;
 
 namespace OrderPlatform.LoadGen.Tests;
 
@@ -24,6 +26,58 @@ public sealed class ServerSamplerTests
         Assert.Equal(metrics, metrics.PerSaga(0));
         var unwatched = metrics with { Commits = null, WalSyncs = null, SiloCpuSeconds = null, PostgresCpuSeconds = null };
         Assert.Equal(unwatched, unwatched.PerSaga(2985));
+    }
+
+    [Fact]
+    public void A_silos_append_timings_are_read_from_its_status_differenced_and_summed_over_silos()
+    {
+        static string Status(long groups, long requests, int waitBucket, int writeBucket)
+        {
+            var waits = new long[DurationBuckets.Count];
+            var writes = new long[DurationBuckets.Count];
+            waits[waitBucket] = requests;
+            writes[writeBucket] = requests;
+            return JsonSerializer.Serialize(new { silo = "S127.0.0.1:11111:1", appendTimings = new { groups, requests, waits, writes } });
+        }
+
+        static AppendCounts Read(string json)
+        {
+            using var document = JsonDocument.Parse(json);
+            return AppendCounts.FromStatus(document.RootElement) ?? throw new InvalidOperationException($"not read: {json}");
+        }
+
+        var oneMs = DurationBuckets.IndexOf(TimeSpan.FromMilliseconds(1));
+        var tenMs = DurationBuckets.IndexOf(TimeSpan.FromMilliseconds(10));
+        var before = Read(Status(10, 30, 0, oneMs));
+        var after = Read(Status(40, 130, 0, oneMs)).Plus(Read(Status(0, 0, 0, 0)));
+        var other = Read(Status(25, 25, oneMs, tenMs));
+
+        var window = AppendTimings.Of(after.Since(before)!.Plus(other));
+
+        Assert.Equal(125, window.Appends);
+        Assert.Equal(55, window.Groups);
+        Assert.Equal(2.27, window.AppendsPerGroup);
+        Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(0), 3), window.WaitP50Ms);
+        Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(oneMs), 3), window.WaitP99Ms);
+        Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(oneMs), 3), window.WriteP50Ms);
+        Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(tenMs), 3), window.WriteP90Ms);
+
+        // A silo that restarted in the window counts from zero again: no difference is made of it.
+        Assert.Null(Read(Status(5, 5, 0, oneMs)).Since(before));
+        Assert.Equal(new AppendTimings(0, 0, null, null, null, null, null, null, null), AppendTimings.Of(before.Since(before)!));
+    }
+
+    [Theory]
+    [InlineData("""{"silo":"S1"}""")]
+    [InlineData("""{"appendTimings":{"groups":1,"requests":1,"waits":[1,2],"writes":[1,2]}}""")]
+    [InlineData("""{"appendTimings":{"groups":"many","requests":1}}""")]
+    [InlineData("""{"appendTimings":{"groups":-1,"requests":1,"waits":[],"writes":[]}}""")]
+    [InlineData("""[1,2,3]""")]
+    public void A_status_without_readable_append_timings_gives_none(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Null(AppendCounts.FromStatus(document.RootElement));
     }
 
     [Fact]

@@ -124,11 +124,17 @@ public sealed class PostgresEventStore
         _dataSource = dataSource;
         _time = time;
         _options = options ?? new EventStoreOptions();
-        _appends = new StatementGroups<PendingAppend>(CommitAsync, _options.MaxConcurrentCommits, _options.MaxAppendsPerCommit, _options.AppendsWaitingForAnotherCommit, _options.Linger());
+        _appends = new StatementGroups<PendingAppend>(CommitAsync, _options.MaxConcurrentCommits, _options.MaxAppendsPerCommit, _options.AppendsWaitingForAnotherCommit, _options.Linger(), AppendTimings);
         _reads = new StatementGroups<PendingRead>(group => ReadAsync(group, CancellationToken.None), _options.MaxConcurrentReads, _options.MaxReadsPerStatement);
     }
 
     public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>
+    /// How long grouped appends (<see cref="EventStoreOptions.GroupCommit"/>) waited for their group's statement to begin,
+    /// and how long that statement and its commit took: where an append's time goes, in the silo or in the database.
+    /// </summary>
+    public WriteTimings AppendTimings { get; } = new(TimeProvider.System);
 
     /// <summary>
     /// The events of <paramref name="streamId"/> after <paramref name="afterVersion"/>, in version order. With group

@@ -44,10 +44,13 @@ public sealed record GroupLinger(TimeSpan Time, int WhileFewerThan, TimeProvider
 /// one is not keeping up.
 /// </param>
 /// <param name="linger">How long a small group waits for company before it is written (none when not given).</param>
-public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1, GroupLinger? linger = null)
+/// <param name="timings">Where to count how long requests waited for their group and how long its statement took (nowhere when not given).</param>
+public sealed class StatementGroups<T>(
+    Func<IReadOnlyList<T>, Task> write, int maxRunning, int maxPerGroup, int waitingForAnother = 1, GroupLinger? linger = null, WriteTimings? timings = null)
     where T : IGroupedRequest
 {
-    private readonly ConcurrentQueue<T> _queue = new();
+    // Each request with the moment it arrived on the timings' clock (0 when nothing is timed).
+    private readonly ConcurrentQueue<(T Request, long ArrivedAt)> _queue = new();
     private readonly int _maxRunning = Math.Max(1, maxRunning);
     private readonly int _maxPerGroup = Math.Max(1, maxPerGroup);
     private readonly int _waitingForAnother = Math.Max(1, waitingForAnother);
@@ -66,7 +69,7 @@ public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int m
             NoteArrival();
         }
 
-        _queue.Enqueue(request);
+        _queue.Enqueue((request, timings?.Clock.GetTimestamp() ?? 0));
         if (TryStart(Interlocked.Increment(ref _waiting)))
         {
             _ = Task.Run(DrainAsync, CancellationToken.None);
@@ -133,9 +136,11 @@ public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int m
             }
 
             var group = new List<T>();
+            var startedAt = timings?.Clock.GetTimestamp() ?? 0;
             while (group.Count < _maxPerGroup && _queue.TryDequeue(out var next))
             {
-                group.Add(next);
+                group.Add(next.Request);
+                timings?.RecordWait(timings.Clock.GetElapsedTime(next.ArrivedAt, startedAt));
             }
 
             Interlocked.Add(ref _waiting, -group.Count);
@@ -164,6 +169,8 @@ public sealed class StatementGroups<T>(Func<IReadOnlyList<T>, Task> write, int m
                     request.Fail(e);
                 }
             }
+
+            timings?.RecordGroup(group.Count, timings.Clock.GetElapsedTime(startedAt));
         }
     }
 }

@@ -96,6 +96,13 @@ internal static class ReportText
                 yield return $"    {stage.Stage,-24}{Number(stage.Latency.Count),8}{Ms(stage.Latency.P50),9}{Ms(stage.Latency.P90),9}{Ms(stage.Latency.P99),9}{Ms(stage.Latency.Max),9}";
             }
         }
+
+        if (run.Server?.Appends is { Appends: > 0 } appends)
+        {
+            yield return $"  {run.Phase} {Number(run.OfferedRate)}/s, the silos' appends: {Number(appends.Appends)} in {Number(appends.Groups)} statements "
+                + $"({Optional(appends.AppendsPerGroup, "0.0")} each); ms waiting for the statement p50 {FineMs(appends.WaitP50Ms)}, p90 {FineMs(appends.WaitP90Ms)}, p99 {FineMs(appends.WaitP99Ms)}; "
+                + $"in it, with its commit, p50 {FineMs(appends.WriteP50Ms)}, p90 {FineMs(appends.WriteP90Ms)}, p99 {FineMs(appends.WriteP99Ms)}";
+        }
     }
 
     public static string Verdict(RampSummary ramp)
@@ -108,6 +115,9 @@ internal static class ReportText
     }
 
     private static string Ms(double? milliseconds) => milliseconds is { } ms ? ms.ToString(ms < 100 ? "0.0" : "0", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>Milliseconds to the microsecond under 1 ms: a grouped append's wait is often a few microseconds.</summary>
+    private static string FineMs(double? milliseconds) => milliseconds is < 1 and { } ms ? ms.ToString("0.000", CultureInfo.InvariantCulture) : Ms(milliseconds);
 
     private static string Number(double value) => value.ToString(value == Math.Floor(value) ? "0" : "0.##", CultureInfo.InvariantCulture);
 }

@@ -8,7 +8,7 @@ namespace OrderPlatform.LoadGen.Server;
 /// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
 /// how busy the whole machine was (percent of all its cores), and the load generator's own CPU (percent of one core:
 /// on one machine, the share of the box the client takes from what it measures). The per-saga values divide by the
-/// sagas finished in the window.
+/// sagas finished in the window. <see cref="Appends"/> is where the silos' appends spent their time, when they tell.
 /// </summary>
 internal sealed record ServerMetrics(
     double? SiloCpuPercent,
@@ -28,6 +28,8 @@ internal sealed record ServerMetrics(
     double? LoadGeneratorCpuPercent,
     double? LoadGeneratorCpuSeconds)
 {
+    public AppendTimings? Appends { get; init; }
+
     /// <summary>With the per-saga values for <paramref name="finishedInWindow"/> sagas; null where nothing was measured or no saga finished.</summary>
     public ServerMetrics PerSaga(double finishedInWindow)
     {

@@ -77,6 +77,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        var appendsAtStart = await AppendCountsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
         double? lagMax = null;
         while (true)
@@ -111,6 +112,8 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        var appendsAtEnd = await AppendCountsAsync(cancellationToken).ConfigureAwait(false);
+        var appends = appendsAtStart is not null && appendsAtEnd?.Since(appendsAtStart) is { } counted ? AppendTimings.Of(counted) : null;
         return new ServerMetrics(
             SiloCpuPercent: Percent(siloCpu),
             SiloRssMb: rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
@@ -127,7 +130,10 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             PostgresCpuMsPerSaga: null,
             BoxBusyPercent: busy,
             LoadGeneratorCpuPercent: Percent(ownCpu),
-            LoadGeneratorCpuSeconds: ownCpu?.TotalSeconds);
+            LoadGeneratorCpuSeconds: ownCpu?.TotalSeconds)
+        {
+            Appends = appends,
+        };
 
         double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
     }
@@ -180,22 +186,48 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
     /// <summary>The relay's outbox backlog and the age of its oldest unpublished event; null when off or not answering.</summary>
     private async Task<(long Backlog, double LagSeconds)?> RelayStatusAsync(Uri target, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        try
+        using var document = await GetJsonAsync(target, "relay/status", TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        if (document is null)
         {
-            using var response = await http.GetAsync(new Uri(target, "relay/status"), timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
+            return null;
+        }
+
+        var root = document.RootElement;
+        return root.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True
+            && root.TryGetProperty("backlog", out var backlog) && backlog.TryGetInt64(out var count)
+            && root.TryGetProperty("oldestUnpublishedAgeSeconds", out var age) && age.TryGetDouble(out var seconds)
+            ? (count, seconds)
+            : null;
+    }
+
+    /// <summary>The grouped appends of all targets so far (<c>GET /silo/status</c>); null when there are none or one does not tell.</summary>
+    private async Task<AppendCounts?> AppendCountsAsync(CancellationToken cancellationToken)
+    {
+        AppendCounts? total = null;
+        foreach (var target in targets)
+        {
+            using var document = await GetJsonAsync(target, "silo/status", TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            if (document is null || AppendCounts.FromStatus(document.RootElement) is not { } counts)
             {
                 return null;
             }
 
-            using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false));
-            var root = document.RootElement;
-            return root.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True
-                && root.TryGetProperty("backlog", out var backlog) && backlog.TryGetInt64(out var count)
-                && root.TryGetProperty("oldestUnpublishedAgeSeconds", out var age) && age.TryGetDouble(out var seconds)
-                ? (count, seconds)
+            total = total is null ? counts : total.Plus(counts);
+        }
+
+        return total;
+    }
+
+    /// <summary>A target's JSON answer at <paramref name="path"/>; null when it does not answer in time, fails, or sends no JSON.</summary>
+    private async Task<JsonDocument?> GetJsonAsync(Uri target, string path, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        try
+        {
+            using var response = await http.GetAsync(new Uri(target, path), timeout.Token).ConfigureAwait(false);
+            return response.IsSuccessStatusCode
+                ? JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false))
                 : null;
         }
         catch (Exception e) when (e is HttpRequestException or JsonException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
