@@ -80,6 +80,20 @@ public sealed class ServerSamplerTests
         Assert.Null(AppendCounts.FromStatus(document.RootElement));
     }
 
+    [Theory]
+    [InlineData("""{"enabled":true,"backlog":12,"oldestUnpublishedAgeSeconds":0.25}""", 12L, 0.25)]
+    [InlineData("""{"enabled":false,"backlog":12,"oldestUnpublishedAgeSeconds":0.25}""", null, null)]
+    [InlineData("""{"enabled":true,"backlog":"12","oldestUnpublishedAgeSeconds":0.25}""", null, null)]
+    [InlineData("""{"enabled":true,"backlog":12,"oldestUnpublishedAgeSeconds":null}""", null, null)]
+    [InlineData("""{"enabled":true,"backlog":1.5,"oldestUnpublishedAgeSeconds":0.25}""", null, null)]
+    [InlineData("""["enabled"]""", null, null)]
+    public void A_relay_status_gives_its_backlog_and_lag_only_when_on_and_as_documented(string json, long? backlog, double? lag)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Equal(backlog is { } b && lag is { } l ? (b, l) : null, ServerSampler.ReadRelayStatus(document.RootElement));
+    }
+
     [Fact]
     public async Task A_windows_cpu_is_in_percent_of_one_core_over_its_length_with_the_machines_busy_share_and_the_load_generators_own()
     {

@@ -192,13 +192,17 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             return null;
         }
 
-        var root = document.RootElement;
-        return root.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True
-            && root.TryGetProperty("backlog", out var backlog) && backlog.TryGetInt64(out var count)
-            && root.TryGetProperty("oldestUnpublishedAgeSeconds", out var age) && age.TryGetDouble(out var seconds)
+        return ReadRelayStatus(document.RootElement);
+    }
+
+    /// <summary>The backlog and lag in a <c>/relay/status</c> answer; null when the relay is off or the answer is not as documented.</summary>
+    internal static (long Backlog, double LagSeconds)? ReadRelayStatus(JsonElement status) =>
+        status.ValueKind == JsonValueKind.Object
+        && status.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True
+        && status.TryGetProperty("backlog", out var backlog) && backlog.ValueKind == JsonValueKind.Number && backlog.TryGetInt64(out var count)
+        && status.TryGetProperty("oldestUnpublishedAgeSeconds", out var age) && age.ValueKind == JsonValueKind.Number && age.TryGetDouble(out var seconds)
             ? (count, seconds)
             : null;
-    }
 
     /// <summary>The grouped appends of all targets so far (<c>GET /silo/status</c>); null when there are none or one does not tell.</summary>
     private async Task<AppendCounts?> AppendCountsAsync(CancellationToken cancellationToken)
