@@ -181,7 +181,7 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
     publishedBySilo = relay.PublishedTotal,
     scanFloor = relay.ScanFloor,
 })).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, this silo's share of the relay, and the outbox id its reads start from.");
-app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, bool? collect) =>
+app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, IPaymentGateway gateway, bool? collect) =>
 {
     if (collect == true)
     {
@@ -228,10 +228,13 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
         // Grouped appends by duration (DurationBuckets: bucket i under 2^((i + 1) / 4) µs): waiting for their group's
         // statement to begin, and that statement with its commit. Difference two samples for the appends between.
         appendTimings = store.AppendTimings.Snapshot(),
+
+        // The same for the simulated payment provider's answers, recorded in its ledger (two on an order's way).
+        providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings.Snapshot(),
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
-    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends by time waiting for their statement and time in it) to sample and difference. "
+    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends and the payment simulator's answers by time waiting for their statement and time in it) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

@@ -32,6 +32,18 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Equal(calls.Length, calls.Select(c => c.ProviderReference).Distinct().Count());
         Assert.Single(repeats.Distinct());
 
+        // Every call's answer was recorded through the grouping and timed there, in fewer statements than answers.
+        var timed = gateway.AnswerTimings.Snapshot();
+        for (var i = 0; i < 500 && timed.Requests < pending.Length; i++)
+        {
+            await Task.Delay(10);
+            timed = gateway.AnswerTimings.Snapshot();
+        }
+
+        Assert.Equal(pending.Length, timed.Requests);
+        Assert.Equal(pending.Length, timed.Writes.Sum());
+        Assert.InRange(timed.Groups, 1, pending.Length - 1);
+
         // What the calls answered is what the ledger keeps, one row a key, and a later lookup finds it.
         foreach (var (key, call) in approved.Concat(declined).Zip(calls))
         {

@@ -84,11 +84,18 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         // The silo's appends in the window, from its status: at least one per order, in no more statements than appends,
         // and each append's time split into waiting for its statement and the statement with its commit.
         var appends = server.GetProperty("appends");
-        Assert.InRange(appends.GetProperty("appends").GetInt64(), measured.Count / 2, 100_000);
-        Assert.InRange(appends.GetProperty("groups").GetInt64(), 1, appends.GetProperty("appends").GetInt64());
+        Assert.InRange(appends.GetProperty("requests").GetInt64(), measured.Count / 2, 100_000);
+        Assert.InRange(appends.GetProperty("groups").GetInt64(), 1, appends.GetProperty("requests").GetInt64());
         Assert.InRange(appends.GetProperty("waitP50Ms").GetDouble(), 0, appends.GetProperty("waitP99Ms").GetDouble());
         Assert.InRange(appends.GetProperty("writeP50Ms").GetDouble(), 0.001, appends.GetProperty("writeP99Ms").GetDouble());
         Assert.Contains("the silos' appends: ", output.ToString(), StringComparison.Ordinal);
+
+        // The payment simulator's answers likewise: an authorization for every order, a capture for each approved one.
+        var answers = server.GetProperty("providerAnswers");
+        Assert.InRange(answers.GetProperty("requests").GetInt64(), measured.Count / 4, appends.GetProperty("requests").GetInt64());
+        Assert.InRange(answers.GetProperty("groups").GetInt64(), 1, answers.GetProperty("requests").GetInt64());
+        Assert.InRange(answers.GetProperty("writeP50Ms").GetDouble(), 0.001, answers.GetProperty("writeP99Ms").GetDouble());
+        Assert.Contains("the payment simulator's answers: ", output.ToString(), StringComparison.Ordinal);
 
         // CPU: PostgreSQL's (the postmaster and its backends), the machine's, and per saga finished in the window.
         var finishedInWindow = run.GetProperty("sagasPerSecond").GetDouble() * 3;

@@ -140,25 +140,31 @@ public sealed class ReportTests
     }
 
     [Fact]
-    public void A_run_whose_silos_told_their_appends_says_where_an_appends_time_went_under_the_table_and_in_the_json()
+    public void A_run_whose_silos_told_their_grouped_writes_says_where_their_time_went_under_the_table_and_in_the_json()
     {
-        var appends = new AppendTimings(12_000, 4_000, 3, 0.0421, 0.713, 9.5135, 1.19, 2.828, 113.4);
-        var run = Run(200, 0, 80) with { Server = Watched with { Appends = appends } };
+        var appends = new WriteTimingSummary(12_000, 4_000, 3, 0.0421, 0.713, 9.5135, 1.19, 2.828, 113.4);
+        var answers = new WriteTimingSummary(3_000, 2_500, 1.2, 0.01, 0.1, 1, 0.5, 1.5, 4);
+        var run = Run(200, 0, 80) with { Server = Watched with { Appends = appends, ProviderAnswers = answers } };
 
         Assert.Equal(
-            ["  fixed 200/s, the silos' appends: 12000 in 4000 statements (3.0 each); ms waiting for the statement p50 0.042, p90 0.713, p99 9.5; "
-                + "in it, with its commit, p50 1.2, p90 2.8, p99 113"],
+            [
+                "  fixed 200/s, the silos' appends: 12000 in 4000 statements (3.0 each); ms waiting for the statement p50 0.042, p90 0.713, p99 9.5; "
+                    + "in it, with its commit, p50 1.2, p90 2.8, p99 113",
+                "  fixed 200/s, the payment simulator's answers: 3000 in 2500 statements (1.2 each); ms waiting for the statement p50 0.010, p90 0.100, p99 1.0; "
+                    + "in it, with its commit, p50 0.500, p90 1.5, p99 4.0",
+            ],
             ReportText.Details(run));
         Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched }));
-        Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched with { Appends = new AppendTimings(0, 0, null, null, null, null, null, null, null) } }));
+        Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched with { Appends = new WriteTimingSummary(0, 0, null, null, null, null, null, null, null) } }));
 
         var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
         using var document = JsonDocument.Parse(report.ToJson());
         var written = document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("appends");
-        Assert.Equal(12_000, written.GetProperty("appends").GetInt64());
-        Assert.Equal(3, written.GetProperty("appendsPerGroup").GetDouble());
+        Assert.Equal(12_000, written.GetProperty("requests").GetInt64());
+        Assert.Equal(3, written.GetProperty("requestsPerGroup").GetDouble());
         Assert.Equal(9.5135, written.GetProperty("waitP99Ms").GetDouble());
         Assert.Equal(113.4, written.GetProperty("writeP99Ms").GetDouble());
+        Assert.Equal(2_500, document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("providerAnswers").GetProperty("groups").GetInt64());
     }
 
     [Fact]

@@ -40,10 +40,10 @@ public sealed class ServerSamplerTests
             return JsonSerializer.Serialize(new { silo = "S127.0.0.1:11111:1", appendTimings = new { groups, requests, waits, writes } });
         }
 
-        static AppendCounts Read(string json)
+        static WriteCounts Read(string json)
         {
             using var document = JsonDocument.Parse(json);
-            return AppendCounts.FromStatus(document.RootElement) ?? throw new InvalidOperationException($"not read: {json}");
+            return WriteCounts.FromStatus(document.RootElement, "appendTimings") ?? throw new InvalidOperationException($"not read: {json}");
         }
 
         var oneMs = DurationBuckets.IndexOf(TimeSpan.FromMilliseconds(1));
@@ -52,11 +52,11 @@ public sealed class ServerSamplerTests
         var after = Read(Status(40, 130, 0, oneMs)).Plus(Read(Status(0, 0, 0, 0)));
         var other = Read(Status(25, 25, oneMs, tenMs));
 
-        var window = AppendTimings.Of(after.Since(before)!.Plus(other));
+        var window = WriteTimingSummary.Of(after.Since(before)!.Plus(other));
 
-        Assert.Equal(125, window.Appends);
+        Assert.Equal(125, window.Requests);
         Assert.Equal(55, window.Groups);
-        Assert.Equal(2.27, window.AppendsPerGroup);
+        Assert.Equal(2.27, window.RequestsPerGroup);
         Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(0), 3), window.WaitP50Ms);
         Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(oneMs), 3), window.WaitP99Ms);
         Assert.Equal(Math.Round(DurationBuckets.UpperBoundMilliseconds(oneMs), 3), window.WriteP50Ms);
@@ -64,7 +64,11 @@ public sealed class ServerSamplerTests
 
         // A silo that restarted in the window counts from zero again: no difference is made of it.
         Assert.Null(Read(Status(5, 5, 0, oneMs)).Since(before));
-        Assert.Equal(new AppendTimings(0, 0, null, null, null, null, null, null, null), AppendTimings.Of(before.Since(before)!));
+        Assert.Equal(new WriteTimingSummary(0, 0, null, null, null, null, null, null, null), WriteTimingSummary.Of(before.Since(before)!));
+
+        // Each kind of write is read from its own property.
+        using var status = JsonDocument.Parse(Status(10, 30, 0, oneMs));
+        Assert.Null(WriteCounts.FromStatus(status.RootElement, "providerAnswerTimings"));
     }
 
     [Theory]
@@ -77,7 +81,7 @@ public sealed class ServerSamplerTests
     {
         using var document = JsonDocument.Parse(json);
 
-        Assert.Null(AppendCounts.FromStatus(document.RootElement));
+        Assert.Null(WriteCounts.FromStatus(document.RootElement, "appendTimings"));
     }
 
     [Theory]

@@ -55,8 +55,12 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
             group => KeyedGroups.WriteAsync(group, r => r.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
             maxRunning: 2,
             maxPerGroup: 256,
-            linger: grouping?.Linger());
+            linger: grouping?.Linger(),
+            timings: AnswerTimings);
     }
+
+    /// <summary>How long the provider's recorded answers waited for their group's statement, and how long it took with its commit.</summary>
+    public WriteTimings AnswerTimings { get; } = new(TimeProvider.System);
 
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
     {

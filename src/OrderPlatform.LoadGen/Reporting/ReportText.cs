@@ -97,11 +97,14 @@ internal static class ReportText
             }
         }
 
-        if (run.Server?.Appends is { Appends: > 0 } appends)
+        foreach (var (what, writes) in new[] { ("the silos' appends", run.Server?.Appends), ("the payment simulator's answers", run.Server?.ProviderAnswers) })
         {
-            yield return $"  {run.Phase} {Number(run.OfferedRate)}/s, the silos' appends: {Number(appends.Appends)} in {Number(appends.Groups)} statements "
-                + $"({Optional(appends.AppendsPerGroup, "0.0")} each); ms waiting for the statement p50 {FineMs(appends.WaitP50Ms)}, p90 {FineMs(appends.WaitP90Ms)}, p99 {FineMs(appends.WaitP99Ms)}; "
-                + $"in it, with its commit, p50 {FineMs(appends.WriteP50Ms)}, p90 {FineMs(appends.WriteP90Ms)}, p99 {FineMs(appends.WriteP99Ms)}";
+            if (writes is { Requests: > 0 })
+            {
+                yield return $"  {run.Phase} {Number(run.OfferedRate)}/s, {what}: {Number(writes.Requests)} in {Number(writes.Groups)} statements "
+                    + $"({Optional(writes.RequestsPerGroup, "0.0")} each); ms waiting for the statement p50 {FineMs(writes.WaitP50Ms)}, p90 {FineMs(writes.WaitP90Ms)}, p99 {FineMs(writes.WaitP99Ms)}; "
+                    + $"in it, with its commit, p50 {FineMs(writes.WriteP50Ms)}, p90 {FineMs(writes.WriteP90Ms)}, p99 {FineMs(writes.WriteP99Ms)}";
+            }
         }
     }
 

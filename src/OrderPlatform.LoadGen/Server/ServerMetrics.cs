@@ -8,7 +8,8 @@ namespace OrderPlatform.LoadGen.Server;
 /// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
 /// how busy the whole machine was (percent of all its cores), and the load generator's own CPU (percent of one core:
 /// on one machine, the share of the box the client takes from what it measures). The per-saga values divide by the
-/// sagas finished in the window. <see cref="Appends"/> is where the silos' appends spent their time, when they tell.
+/// sagas finished in the window. <see cref="Appends"/> and <see cref="ProviderAnswers"/> are where the silos' appends and
+/// the payment simulator's recorded answers spent their time, when the silos tell.
 /// </summary>
 internal sealed record ServerMetrics(
     double? SiloCpuPercent,
@@ -28,7 +29,9 @@ internal sealed record ServerMetrics(
     double? LoadGeneratorCpuPercent,
     double? LoadGeneratorCpuSeconds)
 {
-    public AppendTimings? Appends { get; init; }
+    public WriteTimingSummary? Appends { get; init; }
+
+    public WriteTimingSummary? ProviderAnswers { get; init; }
 
     /// <summary>With the per-saga values for <paramref name="finishedInWindow"/> sagas; null where nothing was measured or no saga finished.</summary>
     public ServerMetrics PerSaga(double finishedInWindow)

@@ -77,7 +77,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
-        var appendsAtStart = await AppendCountsAsync(cancellationToken).ConfigureAwait(false);
+        var writesAtStart = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
         double? lagMax = null;
         while (true)
@@ -112,8 +112,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
-        var appendsAtEnd = await AppendCountsAsync(cancellationToken).ConfigureAwait(false);
-        var appends = appendsAtStart is not null && appendsAtEnd?.Since(appendsAtStart) is { } counted ? AppendTimings.Of(counted) : null;
+        var writesAtEnd = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
         return new ServerMetrics(
             SiloCpuPercent: Percent(siloCpu),
             SiloRssMb: rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
@@ -132,10 +131,14 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             LoadGeneratorCpuPercent: Percent(ownCpu),
             LoadGeneratorCpuSeconds: ownCpu?.TotalSeconds)
         {
-            Appends = appends,
+            Appends = Between(writesAtStart?.Appends, writesAtEnd?.Appends),
+            ProviderAnswers = Between(writesAtStart?.ProviderAnswers, writesAtEnd?.ProviderAnswers),
         };
 
         double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
+
+        static WriteTimingSummary? Between(WriteCounts? start, WriteCounts? end) =>
+            start is not null && end?.Since(start) is { } counted ? WriteTimingSummary.Of(counted) : null;
     }
 
     private TimeSpan? CpuTime()
@@ -204,22 +207,43 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             ? (count, seconds)
             : null;
 
-    /// <summary>The grouped appends of all targets so far (<c>GET /silo/status</c>); null when there are none or one does not tell.</summary>
-    private async Task<AppendCounts?> AppendCountsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The grouped appends and the payment simulator's answers of all targets so far (<c>GET /silo/status</c>); null where
+    /// there are no targets or one does not tell.
+    /// </summary>
+    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers)?> WriteCountsAsync(CancellationToken cancellationToken)
     {
-        AppendCounts? total = null;
+        if (targets.Count == 0)
+        {
+            return null;
+        }
+
+        WriteCounts? appends = null, answers = null;
+        bool appendsTold = true, answersTold = true;
         foreach (var target in targets)
         {
             using var document = await GetJsonAsync(target, "silo/status", TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
-            if (document is null || AppendCounts.FromStatus(document.RootElement) is not { } counts)
+            if (document is null)
             {
                 return null;
             }
 
-            total = total is null ? counts : total.Plus(counts);
+            appendsTold &= Add(ref appends, WriteCounts.FromStatus(document.RootElement, "appendTimings"));
+            answersTold &= Add(ref answers, WriteCounts.FromStatus(document.RootElement, "providerAnswerTimings"));
         }
 
-        return total;
+        return (appendsTold ? appends : null, answersTold ? answers : null);
+
+        static bool Add(ref WriteCounts? total, WriteCounts? counts)
+        {
+            if (counts is null)
+            {
+                return false;
+            }
+
+            total = total is null ? counts : total.Plus(counts);
+            return true;
+        }
     }
 
     /// <summary>A target's JSON answer at <paramref name="path"/>; null when it does not answer in time, fails, or sends no JSON.</summary>
