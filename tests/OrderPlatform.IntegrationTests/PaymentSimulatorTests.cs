@@ -33,12 +33,7 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Single(repeats.Distinct());
 
         // Every call's answer was recorded through the grouping and timed there, in fewer statements than answers.
-        var timed = gateway.AnswerTimings.Snapshot();
-        for (var i = 0; i < 500 && timed.Requests < pending.Length; i++)
-        {
-            await Task.Delay(10);
-            timed = gateway.AnswerTimings.Snapshot();
-        }
+        var timed = await WriteTimingsTests.CountedAsync(gateway.AnswerTimings, t => t.Requests >= pending.Length);
 
         Assert.Equal(pending.Length, timed.Requests);
         Assert.Equal(pending.Length, timed.Writes.Sum());

@@ -98,7 +98,7 @@ public sealed class WriteTimingsTests
         time.Advance(TimeSpan.FromMilliseconds(3));
         holdFirst.SetResult();
         await Task.WhenAll(behind.Select(r => r.Done.Task).Append(first.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
-        var counted = await CountedAsync(timings, groups: 2);
+        var counted = await CountedAsync(timings, t => t.Groups >= 2);
 
         Assert.Equal(3, counted.Requests);
         Assert.Equal(1, counted.Waits[DurationBuckets.IndexOf(TimeSpan.Zero)]);
@@ -113,21 +113,24 @@ public sealed class WriteTimingsTests
         var later = new Request();
         groups.Add(later);
         await later.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        var since = (await CountedAsync(timings, groups: 3)).Since(counted);
+        var since = (await CountedAsync(timings, t => t.Groups >= 3)).Since(counted);
         Assert.Equal(1, since.Groups);
         Assert.Equal(1, since.Requests);
         Assert.Equal(1, since.Waits.Sum());
         Assert.Equal(1, since.Writes[DurationBuckets.IndexOf(TimeSpan.Zero)]);
     }
 
-    /// <summary>The timings once <paramref name="groups"/> groups are counted: a group is counted just after its requests are settled.</summary>
-    private static async Task<WriteTimingsSnapshot> CountedAsync(WriteTimings timings, int groups)
+    /// <summary>
+    /// The timings once <paramref name="counted"/> holds of them, or after 10 s as they are then: a group is counted just
+    /// after its statement, so its requests are settled a moment before they are counted.
+    /// </summary>
+    internal static async Task<WriteTimingsSnapshot> CountedAsync(WriteTimings timings, Func<WriteTimingsSnapshot, bool> counted)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
             var snapshot = timings.Snapshot();
-            if (snapshot.Groups >= groups || DateTime.UtcNow > deadline)
+            if (counted(snapshot) || DateTime.UtcNow > deadline)
             {
                 return snapshot;
             }
