@@ -36,6 +36,10 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         """,
         Participants(orderId, sku), $"saga-{orderId:N}");
 
+    /// <summary>The transaction (<c>xmin</c>) that wrote a stream's event of a type.</summary>
+    private Task<string> TransactionOfAsync(string stream, string eventType) => _api.ScalarAsync<string>(
+        "select xmin::text from events where stream_id = $1 and event_type = $2", stream, eventType);
+
     private Task<long> SagaEventsAsync(Guid orderId, string type) => _api.ScalarAsync<long>(
         "select count(*) from event_log where stream_id = $1 and event_type = $2", $"saga-{orderId:N}", type);
 
@@ -57,30 +61,91 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal("Completed", order.GetProperty("status").GetString());
 
         // The saga's start placed the order in its own transaction (decision record 0024), which leaves the first stage
-        // one step (the reservation of one SKU); that and authorize, confirm, capture, commit and complete each carried the
-        // saga's record. No transaction wrote the saga's events alone.
+        // one step (the reservation of one SKU); that and authorize, capture, commit and complete each carried the saga's
+        // record, and the authorization carried the order's confirmation too (decision record 0031). No transaction wrote
+        // the saga's events alone.
         Assert.Equal(
             "order.placed,stock.reserved,payment.authorized,order.confirmed,payment.captured,stock.committed,order.completed",
             await CarryingEventsAsync(orderId, sku));
         Assert.Equal(0L, await SagaOnlyTransactionsAsync(orderId, sku));
+        Assert.Equal(
+            await TransactionOfAsync($"payment-{orderId:N}", "payment.authorized"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.confirmed"));
 
         // The finish and the saga index row's "finished" committed with the order's completion.
         Assert.Equal(
-            await _api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'order.completed'", $"order-{orderId:N}"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.completed"),
             await _api.ScalarAsync<string>("select xmin::text from sagas where order_id = $1 and finished", orderId));
         Assert.Equal(1L, await SagaEventsAsync(orderId, "saga.finished"));
         Assert.Equal(7L, await SagaEventsAsync(orderId, "saga.step-succeeded"));
         await AssertContiguousAsync(orderId);
 
-        // Its 16 events (start, 7 steps started and succeeded, finish) take 9 rows: each append's run of step events is one
-        // 'saga.steps' row (decision record 0020); the start and the finish keep rows of their own.
+        // Its 16 events (start, 7 steps started and succeeded, finish) take 8 rows: each append's run of step events is one
+        // 'saga.steps' row (decision record 0020), the authorization's and the confirmation's one; the start and the finish
+        // keep rows of their own.
         Assert.Equal(
-            (9L, 16L, 6L),
+            (8L, 16L, 5L),
             (await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"saga-{orderId:N}"),
              await _api.ScalarAsync<long>("select count(*) from event_log where stream_id = $1", $"saga-{orderId:N}"),
              await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'saga.steps'", $"saga-{orderId:N}")));
         Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
         Assert.Equal(2, (await _api.GetStockAsync(sku)).GetProperty("sold").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_orders_confirmation_carried_by_the_authorization_is_the_one_its_grain_would_append()
+    {
+        var sku = NewSku("confirmed");
+        await _api.RestockAsync(sku, 5);
+        var orderId = await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1));
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        // Version 2 of the order's stream, named by the command id of the first attempt at confirming, with the order's
+        // correlation id, and announced through the outbox like any order event.
+        var stream = $"order-{orderId:N}";
+        Assert.Equal(
+            ("order.placed", "order.confirmed", "order.completed"),
+            (await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 1", stream),
+             await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 2", stream),
+             await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 3", stream)));
+        Assert.Equal($"saga:{orderId:N}:ConfirmOrder", await _api.ScalarAsync<string>(
+            "select metadata->>'commandId' from events where stream_id = $1 and version = 2", stream));
+        Assert.Equal(
+            await _api.ScalarAsync<string>("select metadata->>'correlationId' from events where stream_id = $1 and version = 1", stream),
+            await _api.ScalarAsync<string>("select metadata->>'correlationId' from events where stream_id = $1 and version = 2", stream));
+        Assert.Equal(1L, await _api.ScalarAsync<long>(
+            "select count(*) from outbox where stream_id = $1 and version = 2 and aggregate_type = 'order'", stream));
+
+        // The saga shows the confirmation's first attempt started and succeeded, with the order's answer as its detail.
+        var confirm = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "ConfirmOrder");
+        Assert.Equal(("Succeeded", 1, "Confirmed"), (confirm.GetProperty("status").GetString(), confirm.GetProperty("attempts").GetInt32(), confirm.GetProperty("detail").GetString()));
+        await AssertContiguousAsync(orderId);
+    }
+
+    [Fact]
+    public async Task An_orders_grain_that_read_its_stream_before_the_confirmation_was_carried_takes_it_in_and_completes_the_order()
+    {
+        var sku = NewSku("stale");
+        await _api.RestockAsync(sku, 5);
+
+        // A read while the 1.2 s authorization runs activates the order's grain, which reads the order as placed; the
+        // authorization then carries the confirmation, behind that activation's back.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1200", Platform.Line(sku, 1));
+        var during = await _api.WaitForAsync(orderId, o => o.GetProperty("saga").GetProperty("steps").EnumerateArray()
+            .Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"), "the AuthorizePayment step to start");
+        Assert.Equal("Placed", during.GetProperty("status").GetString());
+
+        // The completion tells the grain the order's stream as the saga wrote it: it takes in the confirmation and
+        // completes the order on the first attempt (a grain still at "placed" would refuse, and be retried, forever).
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal(("Completed", "Completed"), (order.GetProperty("saga").GetProperty("outcome").GetString(), order.GetProperty("status").GetString()));
+        var complete = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "CompleteOrder");
+        Assert.Equal(1, complete.GetProperty("attempts").GetInt32());
+        Assert.Equal(
+            await TransactionOfAsync($"payment-{orderId:N}", "payment.authorized"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.confirmed"));
+        Assert.Equal(3, await _api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"order-{orderId:N}"));
     }
 
     [Fact]

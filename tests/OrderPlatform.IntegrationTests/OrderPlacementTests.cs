@@ -5,6 +5,7 @@ namespace OrderPlatform.IntegrationTests;
 /// <summary>
 /// With <c>Saga:PlaceOrderWithStart</c> off (decision record 0024), the saga's start leaves the order out: the first
 /// stage sends the order's grain its command beside the reservation, and the order's first event commits on its own.
+/// With <c>Saga:ConfirmWithAuthorization</c> off (decision record 0031), the order's grain confirms the order as a step.
 /// </summary>
 public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
 {
@@ -34,6 +35,29 @@ public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
             """,
             saga));
         Assert.Equal($"saga:{orderId:N}:PlaceOrder", await api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 1", $"order-{orderId:N}"));
+        Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task With_confirming_with_the_authorization_off_the_orders_grain_confirms_the_order_as_a_step()
+    {
+        var clusterId = $"confirm-{Guid.NewGuid():N}"[..16];
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__ConfirmWithAuthorization"] = "false" });
+        var api = new Platform(silo.Http, ConnectionString);
+        const string sku = "CONFIRM-1";
+        await api.RestockAsync(sku, 5);
+
+        var orderId = await api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1));
+        var order = await api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+
+        // The confirmation committed in a transaction of its own (with the saga's record of it), not the authorization's.
+        var (authorized, confirmed) = (
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'payment.authorized'", $"payment-{orderId:N}"),
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'order.confirmed'", $"order-{orderId:N}"));
+        Assert.NotEqual(authorized, confirmed);
+        Assert.Equal(1L, await api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and xmin::text = $2", $"saga-{orderId:N}", confirmed));
+        Assert.Equal($"saga:{orderId:N}:ConfirmOrder", await api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 2", $"order-{orderId:N}"));
         Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
     }
 }

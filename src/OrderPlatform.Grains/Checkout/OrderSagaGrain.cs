@@ -49,10 +49,15 @@ public sealed class OrderSagaGrain(
     private OrderSaga? _pendingResponse;
     private bool _responseStored;
 
-    // The order's first events, placed by the append that starts the saga (see CreatedAlongside), and, once it landed,
-    // the events as told to the order's grain with the saga's first command to it.
+    // The order's first events, placed by the append that starts the saga (see CreatedAlongside), with the order's state
+    // they leave; once it landed, the order's stream as the saga knows it (also its confirmation, when the authorization
+    // carried it), told to the order's grain with the saga's first command to it.
     private CarriedAppend? _orderToPlace;
-    private KnownStart? _placedOrder;
+    private Order? _orderPlacedState;
+    private KnownOrder? _placedOrder;
+
+    /// <summary>The order's stream as this saga wrote it, and the order's state after it.</summary>
+    private sealed record KnownOrder(KnownStart Stream, Order State);
 
     // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -131,9 +136,9 @@ public sealed class OrderSagaGrain(
 
             // Set by the start's last decision, which is the one whose append landed (a refused append is decided again
             // or fails the start): the order's first events committed with the start, and its grain need not read them.
-            if (_orderToPlace is { } order)
+            if (_orderToPlace is { } order && _orderPlacedState is { } placedState)
             {
-                _placedOrder = new KnownStart(order.StreamId, [.. order.Events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]);
+                _placedOrder = new KnownOrder(new KnownStart(order.StreamId, ToCarried(order.Events)), placedState);
             }
         }
         catch (Exception e) when (response?.RequestHash is not null && IdempotencyStore.IsKeyInUse(e))
@@ -147,6 +152,7 @@ public sealed class OrderSagaGrain(
             stored = _responseStored;
             _responseToStore = null;
             _orderToPlace = null;
+            _orderPlacedState = null;
             _pendingResponse = null;
             _responseStored = false;
         }
@@ -174,9 +180,11 @@ public sealed class OrderSagaGrain(
             // the first append was refused for the order's stream (it has events already): the order's grain is then sent
             // the command, as a step, and answers from what its stream holds.
             _orderToPlace = null;
+            _orderPlacedState = null;
             if (begun.Count > 0 && _options.PlaceOrderWithStart && tries++ == 0 && PlaceOrder(request, lines, now) is { } placed)
             {
                 _orderToPlace = placed.Append;
+                _orderPlacedState = placed.State;
                 var started = begun.Aggregate(saga, (state, e) => state.Apply(e));
                 begun = [.. begun, .. started.PlacedWithStart(placed.Detail, now)];
             }
@@ -190,7 +198,7 @@ public sealed class OrderSagaGrain(
     /// id, so a repeat of that command finds them), and the detail of its answer; null when the order refuses them (the
     /// step then goes to the order's grain, which refuses it, and the saga is rejected as for any refused step).
     /// </summary>
-    private (CarriedAppend Append, string Detail)? PlaceOrder(CheckoutRequest request, IReadOnlyList<OrderLine> lines, DateTimeOffset now)
+    private (CarriedAppend Append, string Detail, Order State)? PlaceOrder(CheckoutRequest request, IReadOnlyList<OrderLine> lines, DateTimeOffset now)
     {
         IReadOnlyList<OrderEvent> events;
         try
@@ -205,7 +213,7 @@ public sealed class OrderSagaGrain(
         var placed = events.Aggregate(Order.Initial, (order, e) => order.Apply(e));
         var commandId = OrderSaga.CommandId(OrderId, new SagaStep(SagaStepKind.PlaceOrder));
         var append = new CarriedAppend(StreamIds.Order(OrderId), 0, EventTypes.Orders.ToAppend(events, commandId, request.CorrelationId, now), OrderGrain.Aggregate);
-        return (append, placed.Status.ToString());
+        return (append, placed.Status.ToString(), placed);
     }
 
     public async Task<CommandReply> RequestCancellationAsync(string reason)
@@ -373,7 +381,13 @@ public sealed class OrderSagaGrain(
             var (result, carried) = await calls[i];
             if (carried && offer is not null)
             {
-                // The participant committed the outcome and the next stage's start with its own events.
+                // The participant committed the outcome and the next stage's start with its own events (and the order's
+                // confirmation, when offered).
+                if (offer.OrderAfter is { } orderAfter)
+                {
+                    _placedOrder = orderAfter;
+                }
+
                 if (await AcceptCarriedAsync(offer.Record, offer.Events) && offer.Index is not null)
                 {
                     _indexed = new IndexedAs(offer.Index.WakeAt, State);
@@ -397,7 +411,7 @@ public sealed class OrderSagaGrain(
     }
 
     /// <summary>The saga's record of a step's success, offered to the participant, and what it holds.</summary>
-    private sealed record OfferedRecord(CarriedRecord Record, IReadOnlyList<SagaEvent> Events, SagaIndexRow? Index);
+    private sealed record OfferedRecord(CarriedRecord Record, IReadOnlyList<SagaEvent> Events, SagaIndexRow? Index, KnownOrder? OrderAfter = null);
 
     /// <summary>
     /// What this saga would record if <paramref name="attempt"/> succeeded now: its success and what follows without
@@ -413,8 +427,15 @@ public sealed class OrderSagaGrain(
 
         var now = Time.GetUtcNow();
         var events = AndStartNext(State, State.RecordResults(
-            [new StepOutcome(attempt.Step, attempt.Attempt, StepResult.Succeeded(null))], now, _policy, Random.Shared.NextDouble()));
+            [new StepOutcome(attempt.Step, attempt.Attempt, StepResult.Succeeded(null))], now, _policy, Random.Shared.NextDouble()), now);
         var after = events.Aggregate(State, (state, e) => state.Apply(e));
+        var confirmation = attempt.Step.Kind == SagaStepKind.AuthorizePayment ? ConfirmationAfter(after, events, now) : null;
+        if (confirmation is not null)
+        {
+            events = [.. events, .. confirmation.Value.Events];
+            after = confirmation.Value.Events.Aggregate(after, (state, e) => state.Apply(e));
+        }
+
         var index = IndexRowFor(after, now);
         var validUntil = now + _options.CarriedOutcomeWindow;
         if (State.Phase == SagaPhase.Forward && !State.PastPointOfNoReturn && State.Start!.Deadline < validUntil)
@@ -422,8 +443,52 @@ public sealed class OrderSagaGrain(
             validUntil = State.Start.Deadline;
         }
 
-        return new OfferedRecord(CarriedRecordFor(carrier, events, index, validUntil), events, index);
+        return new OfferedRecord(
+            CarriedRecordFor(carrier, events, index, validUntil, confirmation?.Order), events, index, confirmation?.OrderAfter);
     }
+
+    /// <summary>
+    /// The order's confirmation, to commit with the payment's authorization, when <paramref name="events"/> (the saga's
+    /// record of the authorization) start it and this saga knows the order's stream (its start placed the order, and no
+    /// command to the order's grain was done since): the order's event as its grain would append it for the first
+    /// attempt at confirming (same command id, decided by <see cref="Order.Confirm"/>), at the version the saga knows
+    /// the stream at, and the saga's record of that attempt's start, success and what follows.
+    /// </summary>
+    private (IReadOnlyList<SagaEvent> Events, CarriedStreamEvents Order, KnownOrder OrderAfter)? ConfirmationAfter(
+        OrderSaga after, IReadOnlyList<SagaEvent> events, DateTimeOffset now)
+    {
+        if (!_options.ConfirmWithAuthorization || _placedOrder is not { } known
+            || events.Count == 0 || events[^1] is not SagaStepStarted { Step.Kind: SagaStepKind.ConfirmOrder, Attempt: 1 } confirm)
+        {
+            return null;
+        }
+
+        IReadOnlyList<OrderEvent> confirmed;
+        try
+        {
+            confirmed = known.State.Confirm(now);
+        }
+        catch (DomainException)
+        {
+            return null;
+        }
+
+        if (confirmed.Count == 0)
+        {
+            return null;
+        }
+
+        var state = confirmed.Aggregate(known.State, (order, e) => order.Apply(e));
+        var commandId = OrderSaga.CommandId(OrderId, confirm.Step);
+        var rows = ToCarried(EventTypes.Orders.ToAppend(confirmed, commandId, after.Start?.CorrelationId, now));
+        var recorded = AndStartNext(after, after.RecordResults(
+            [new StepOutcome(confirm.Step, confirm.Attempt, StepResult.Succeeded(state.Status.ToString()))], now, _policy, Random.Shared.NextDouble()), now);
+        var order = new CarriedStreamEvents(known.Stream.StreamId, known.Stream.Events.Count, rows, OrderGrain.Aggregate);
+        return (recorded, order, new KnownOrder(known.Stream with { Events = [.. known.Stream.Events, .. rows] }, state));
+    }
+
+    private static List<CarriedEvent> ToCarried(IEnumerable<EventToAppend> events) =>
+        [.. events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))];
 
     /// <summary>The stream of the grain that serves a step's command.</summary>
     private string? CarrierStream(SagaStep step) => step.Kind switch
@@ -447,6 +512,13 @@ public sealed class OrderSagaGrain(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A grain call that failed (silo lost, timeout): the command may or may not have run; it is retried with the same id.
+            if (offer?.OrderAfter is not null)
+            {
+                // The order's confirmation may have committed with it: the saga no longer knows the order's stream, and its
+                // grain reads it.
+                _placedOrder = null;
+            }
+
             return (StepResult.Transient($"{e.GetType().Name}: {e.Message}"), false);
         }
     }
@@ -520,9 +592,9 @@ public sealed class OrderSagaGrain(
             SagaStepKind.AuthorizePayment => StreamIds.Payment(OrderId),
             _ => null,
         } : null;
-        if (_placedOrder is { } known && CarrierStream(step) == known.StreamId)
+        if (_placedOrder is { } known && CarrierStream(step) == known.Stream.StreamId)
         {
-            return TellingPlacedOrderAsync(known, step);
+            return TellingPlacedOrderAsync(known.Stream, step);
         }
 
         return creates is null ? SendAsync(step) : NewStreams.Creating(creates, () => SendAsync(step));
@@ -648,7 +720,7 @@ public sealed class OrderSagaGrain(
         State.Start?.StartedAt,
         State.Start?.Deadline,
         State.FinishedAt,
-        [.. State.Steps.OrderBy(s => s.Value.StartedAt).ThenBy(s => s.Key.ToString(), StringComparer.Ordinal).Select(s => new SagaStepView(
+        [.. State.Steps.OrderBy(s => s.Value.StartedAt).ThenBy(s => s.Key.Kind).ThenBy(s => s.Key.Sku, StringComparer.Ordinal).Select(s => new SagaStepView(
             s.Key.ToString(),
             s.Value.Status.ToString(),
             s.Value.Attempts,

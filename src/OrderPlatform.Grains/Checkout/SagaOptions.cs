@@ -52,5 +52,14 @@ public sealed class SagaOptions
     /// </summary>
     public bool PlaceOrderWithStart { get; set; } = true;
 
+    /// <summary>
+    /// Whether the payment's authorization carries the order's confirmation too, when the saga knows the order's stream
+    /// (its start placed the order): the saga decides the confirmation as the order's grain would and offers it with its
+    /// record of the authorization, so a happy order commits once less (decision record 0031). A silo built before it
+    /// would carry the saga's record without the order's event: roll a cluster onto this version with false, then turn
+    /// it on once every silo runs it.
+    /// </summary>
+    public bool ConfirmWithAuthorization { get; set; } = true;
+
     public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
 }

@@ -6,6 +6,9 @@ namespace OrderPlatform.Grains.EventSourcing;
 /// instead of a transaction of its own after the reply. The callee carries it only when the command succeeds with
 /// an append before <see cref="ValidUntil"/>; the record's stream keeps its own version check, so a caller whose
 /// stream moved on meanwhile (a cancellation landed) gets its record refused and the command's events land alone.
+/// <see cref="Also"/> is a further stream's events that the caller decided on the same success (an order's confirmation,
+/// decided by its saga on the payment's authorization); they commit with the record or not at all, under their own
+/// version check.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedRecord")]
 public sealed record CarriedRecord(
@@ -14,7 +17,16 @@ public sealed record CarriedRecord(
     [property: Id(2)] int ExpectedVersion,
     [property: Id(3)] IReadOnlyList<CarriedEvent> Events,
     [property: Id(4)] SagaIndexRow? SagaIndex,
-    [property: Id(5)] DateTimeOffset ValidUntil);
+    [property: Id(5)] DateTimeOffset ValidUntil,
+    [property: Id(6)] CarriedStreamEvents? Also = null);
+
+/// <summary>Events for another aggregate's stream, at the version the caller knows it at, published as <see cref="AggregateType"/>.</summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedStreamEvents")]
+public sealed record CarriedStreamEvents(
+    [property: Id(0)] string StreamId,
+    [property: Id(1)] int ExpectedVersion,
+    [property: Id(2)] IReadOnlyList<CarriedEvent> Events,
+    [property: Id(3)] string AggregateType);
 
 /// <summary>One event of a carried record, serialized by the caller that owns its stream.</summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedEvent")]

@@ -232,6 +232,10 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         {
             await EnsureLoadedAsync(NewStreams.IsCreating(Stream), known);
         }
+        else if (known is not null && known.Events.Count > Version)
+        {
+            await TakeInKnownAsync(known);
+        }
 
         var offer = CarriedRecords.Take(Stream) is { } record ? new CarryOffer(record) : null;
         Offer.Value = offer;
@@ -294,6 +298,34 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
             // Also an activation for an aggregate that does not exist (a read of an unknown order) is at rest.
             RestIfDone();
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// An activation that read its stream before a caller committed more of it (a saga that confirmed its order with the
+    /// payment's authorization) takes in the told events it lacks: they are the stream's first rows, committed for good.
+    /// </summary>
+    private async Task TakeInKnownAsync(KnownStart known)
+    {
+        await _appendGate.WaitAsync();
+        try
+        {
+            if (known.Events.Count <= Version)
+            {
+                return;
+            }
+
+            for (var i = Version; i < known.Events.Count; i++)
+            {
+                var e = known.Events[i];
+                ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, i + 1);
+            }
+
+            StateMoved();
         }
         finally
         {
@@ -614,6 +646,15 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
                 carried.StreamId,
                 carried.ExpectedVersion,
                 [.. carried.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]));
+            if (carried.Also is { } also)
+            {
+                carriedAppends.Add(new CarriedAppend(
+                    also.StreamId,
+                    also.ExpectedVersion,
+                    [.. also.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
+                    also.AggregateType));
+            }
+
             if (carried.SagaIndex is { } row)
             {
                 alongside = [.. alongside, SagaIndex.Upsert(row.OrderId, row.Finished, row.Outcome, row.WakeAt, row.UpdatedAt)];
@@ -640,13 +681,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     /// This stream's record of a command's success, for the grain that serves the command to commit with the events
     /// it causes (see <see cref="CarriedRecord"/>); it expects the stream at its current version.
     /// </summary>
-    protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil) =>
+    protected CarriedRecord CarriedRecordFor(string carrierStreamId, IReadOnlyList<TEvent> events, SagaIndexRow? sagaIndex, DateTimeOffset validUntil, CarriedStreamEvents? also = null) =>
         new(carrierStreamId,
             Stream,
             Version,
             [.. ToAppend(events, commandId: null, RequestContext.Get(CorrelationKey) as string).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
             sagaIndex,
-            validUntil);
+            validUntil,
+            also);
 
     /// <summary>The events as the store takes them: named, serialized, with a new id and the command's metadata.</summary>
     private List<EventToAppend> ToAppend(IReadOnlyList<TEvent> events, string? commandId, string? correlationId) =>

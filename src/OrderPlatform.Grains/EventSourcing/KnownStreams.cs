@@ -1,8 +1,8 @@
 namespace OrderPlatform.Grains.EventSourcing;
 
 /// <summary>
-/// The first events of a stream, as the caller committed them (a saga's start that placed its order): their content
-/// is a fact for good, since stored events never change.
+/// The first events of a stream, as the caller committed them (a saga's start that placed its order, and the
+/// payment's authorization that confirmed it): their content is a fact for good, since stored events never change.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.KnownStart")]
 public sealed record KnownStart(
@@ -11,7 +11,8 @@ public sealed record KnownStart(
 
 /// <summary>
 /// How a caller that wrote a stream's first events tells the stream's grain what they are: an activation that has not
-/// read its stream starts from them instead of reading it (see <see cref="EventSourcedGrain{TState, TEvent}"/>). Whether
+/// read its stream starts from them instead of reading it, and one that read fewer takes in the rest (see <see
+/// cref="EventSourcedGrain{TState, TEvent}"/>). Whether
 /// the stream holds more than them is not known: if it does, the grain's next append is refused, and it reads what
 /// follows them and decides again, as after any conflict.
 /// </summary>
