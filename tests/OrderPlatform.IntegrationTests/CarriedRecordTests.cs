@@ -61,9 +61,9 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal("Completed", order.GetProperty("status").GetString());
 
         // The saga's start placed the order in its own transaction (decision record 0024), which leaves the first stage
-        // one step (the reservation of one SKU); that and authorize, capture, commit and complete each carried the saga's
-        // record, and the authorization carried the order's confirmation too (decision record 0031). No transaction wrote
-        // the saga's events alone.
+        // one step (the reservation of one SKU); that, the authorization, the capture and the stock's commit each carried
+        // the saga's record, the authorization the order's confirmation too and the commit the order's completion
+        // (decision record 0031). No transaction wrote the saga's events alone.
         Assert.Equal(
             "order.placed,stock.reserved,payment.authorized,order.confirmed,payment.captured,stock.committed,order.completed",
             await CarryingEventsAsync(orderId, sku));
@@ -71,6 +71,9 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal(
             await TransactionOfAsync($"payment-{orderId:N}", "payment.authorized"),
             await TransactionOfAsync($"order-{orderId:N}", "order.confirmed"));
+        Assert.Equal(
+            await TransactionOfAsync($"stock-{sku}", "stock.committed"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.completed"));
 
         // The finish and the saga index row's "finished" committed with the order's completion.
         Assert.Equal(
@@ -80,11 +83,11 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal(7L, await SagaEventsAsync(orderId, "saga.step-succeeded"));
         await AssertContiguousAsync(orderId);
 
-        // Its 16 events (start, 7 steps started and succeeded, finish) take 8 rows: each append's run of step events is one
-        // 'saga.steps' row (decision record 0020), the authorization's and the confirmation's one; the start and the finish
-        // keep rows of their own.
+        // Its 16 events (start, 7 steps started and succeeded, finish) take 7 rows: each append's run of step events is one
+        // 'saga.steps' row (decision record 0020), the authorization's and the confirmation's one, the commit's and the
+        // completion's another; the start and the finish keep rows of their own.
         Assert.Equal(
-            (8L, 16L, 5L),
+            (7L, 16L, 5L),
             (await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1", $"saga-{orderId:N}"),
              await _api.ScalarAsync<long>("select count(*) from event_log where stream_id = $1", $"saga-{orderId:N}"),
              await _api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and event_type = 'saga.steps'", $"saga-{orderId:N}")));
@@ -93,7 +96,7 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task The_orders_confirmation_carried_by_the_authorization_is_the_one_its_grain_would_append()
+    public async Task The_orders_confirmation_and_completion_carried_by_other_appends_are_the_ones_its_grain_would_append()
     {
         var sku = NewSku("confirmed");
         await _api.RestockAsync(sku, 5);
@@ -101,39 +104,44 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         var order = await _api.WaitUntilFinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());
 
-        // Version 2 of the order's stream, named by the command id of the first attempt at confirming, with the order's
-        // correlation id, and announced through the outbox like any order event.
+        // Versions 2 and 3 of the order's stream, named by the command ids of the first attempts at confirming and
+        // completing, with the order's correlation id, and announced through the outbox like any order event.
         var stream = $"order-{orderId:N}";
         Assert.Equal(
             ("order.placed", "order.confirmed", "order.completed"),
             (await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 1", stream),
              await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 2", stream),
              await _api.ScalarAsync<string>("select event_type from events where stream_id = $1 and version = 3", stream)));
-        Assert.Equal($"saga:{orderId:N}:ConfirmOrder", await _api.ScalarAsync<string>(
-            "select metadata->>'commandId' from events where stream_id = $1 and version = 2", stream));
         Assert.Equal(
-            await _api.ScalarAsync<string>("select metadata->>'correlationId' from events where stream_id = $1 and version = 1", stream),
-            await _api.ScalarAsync<string>("select metadata->>'correlationId' from events where stream_id = $1 and version = 2", stream));
+            ($"saga:{orderId:N}:ConfirmOrder", $"saga:{orderId:N}:CompleteOrder"),
+            (await _api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 2", stream),
+             await _api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 3", stream)));
         Assert.Equal(1L, await _api.ScalarAsync<long>(
-            "select count(*) from outbox where stream_id = $1 and version = 2 and aggregate_type = 'order'", stream));
+            "select count(distinct metadata->>'correlationId') from events where stream_id = $1 and metadata->>'correlationId' is not null having count(*) = 3", stream));
+        Assert.Equal(2L, await _api.ScalarAsync<long>(
+            "select count(*) from outbox where stream_id = $1 and version in (2, 3) and aggregate_type = 'order'", stream));
 
-        // The saga shows the confirmation's first attempt started and succeeded, with the order's answer as its detail.
-        var confirm = order.GetProperty("saga").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "ConfirmOrder");
-        Assert.Equal(("Succeeded", 1, "Confirmed"), (confirm.GetProperty("status").GetString(), confirm.GetProperty("attempts").GetInt32(), confirm.GetProperty("detail").GetString()));
+        // The saga shows each first attempt started and succeeded, with the order's answer as its detail.
+        var steps = order.GetProperty("saga").GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("step").GetString()!);
+        Assert.Equal(
+            (("Succeeded", 1, "Confirmed"), ("Succeeded", 1, "Completed")),
+            ((steps["ConfirmOrder"].GetProperty("status").GetString(), steps["ConfirmOrder"].GetProperty("attempts").GetInt32(), steps["ConfirmOrder"].GetProperty("detail").GetString()),
+             (steps["CompleteOrder"].GetProperty("status").GetString(), steps["CompleteOrder"].GetProperty("attempts").GetInt32(), steps["CompleteOrder"].GetProperty("detail").GetString())));
         await AssertContiguousAsync(orderId);
     }
 
     [Fact]
     public async Task An_orders_grain_that_read_its_stream_before_the_confirmation_was_carried_takes_it_in_and_completes_the_order()
     {
-        var sku = NewSku("stale");
-        await _api.RestockAsync(sku, 5);
+        var (one, two) = (NewSku("stale-a"), NewSku("stale-b"));
+        await _api.RestockAsync(one, 5);
+        await _api.RestockAsync(two, 5);
 
-        // A read while the 1.2 s authorization runs activates the order's grain, which reads the order as placed; the
-        // authorization then carries the confirmation, behind that activation's back.
-        var orderId = await _api.PlaceOrderAsync("tok_slow_1200", Platform.Line(sku, 1));
-        var during = await _api.WaitForAsync(orderId, o => o.GetProperty("saga").GetProperty("steps").EnumerateArray()
-            .Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"), "the AuthorizePayment step to start");
+        // Two SKUs: the stock's commit is a stage of two steps, so the order's grain completes the order as a step. A read
+        // while the 1.2 s authorization runs activates that grain, which reads the order as placed; the authorization then
+        // carries the confirmation, behind that activation's back.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1200", Platform.Line(one, 1), Platform.Line(two, 1));
+        var during = await ReadDuringTheAuthorizationAsync(orderId);
         Assert.Equal("Placed", during.GetProperty("status").GetString());
 
         // The completion tells the grain the order's stream as the saga wrote it: it takes in the confirmation and
@@ -145,8 +153,35 @@ public sealed class CarriedRecordTests(PlatformFixture fixture) : IClassFixture<
         Assert.Equal(
             await TransactionOfAsync($"payment-{orderId:N}", "payment.authorized"),
             await TransactionOfAsync($"order-{orderId:N}", "order.confirmed"));
+        Assert.NotEqual(
+            await TransactionOfAsync($"stock-{one}", "stock.committed"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.completed"));
         Assert.Equal(3, await _api.ScalarAsync<int>("select max(version) from events where stream_id = $1", $"order-{orderId:N}"));
     }
+
+    [Fact]
+    public async Task A_read_of_an_order_its_grain_read_before_shows_what_the_saga_committed_behind_its_back()
+    {
+        var sku = NewSku("fresh-read");
+        await _api.RestockAsync(sku, 5);
+
+        // One SKU: the order's grain is not called on the order's way; a read during the authorization activates it.
+        var orderId = await _api.PlaceOrderAsync("tok_slow_1200", Platform.Line(sku, 1));
+        Assert.Equal("Placed", (await ReadDuringTheAuthorizationAsync(orderId)).GetProperty("status").GetString());
+
+        // The confirmation and the completion landed with the authorization's and the stock commit's appends; the read
+        // after the finish asks the same activation, which reads what it missed.
+        var order = await _api.WaitUntilFinishedAsync(orderId);
+        Assert.Equal(("Completed", "Completed"), (order.GetProperty("saga").GetProperty("outcome").GetString(), order.GetProperty("status").GetString()));
+        Assert.Equal(
+            await TransactionOfAsync($"stock-{sku}", "stock.committed"),
+            await TransactionOfAsync($"order-{orderId:N}", "order.completed"));
+    }
+
+    /// <summary>Reads the order once its authorization has started (a 1.2 s one, so before it answers).</summary>
+    private Task<JsonElement> ReadDuringTheAuthorizationAsync(Guid orderId) =>
+        _api.WaitForAsync(orderId, o => o.GetProperty("saga").GetProperty("steps").EnumerateArray()
+            .Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"), "the AuthorizePayment step to start");
 
     [Fact]
     public async Task Orders_for_one_sku_that_queue_behind_its_append_share_the_next_one_and_nothing_is_oversold_or_recorded_twice()

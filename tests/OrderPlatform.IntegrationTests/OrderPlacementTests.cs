@@ -42,7 +42,7 @@ public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
     public async Task With_confirming_with_the_authorization_off_the_orders_grain_confirms_the_order_as_a_step()
     {
         var clusterId = $"confirm-{Guid.NewGuid():N}"[..16];
-        await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__ConfirmWithAuthorization"] = "false" });
+        await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__CarryOrderEvents"] = "false" });
         var api = new Platform(silo.Http, ConnectionString);
         const string sku = "CONFIRM-1";
         await api.RestockAsync(sku, 5);

@@ -51,7 +51,7 @@ public sealed class OrderSagaGrain(
 
     // The order's first events, placed by the append that starts the saga (see CreatedAlongside), with the order's state
     // they leave; once it landed, the order's stream as the saga knows it (also its confirmation, when the authorization
-    // carried it), told to the order's grain with the saga's first command to it.
+    // carried it), told to the order's grain with the saga's first command to it, if any.
     private CarriedAppend? _orderToPlace;
     private Order? _orderPlacedState;
     private KnownOrder? _placedOrder;
@@ -382,7 +382,7 @@ public sealed class OrderSagaGrain(
             if (carried && offer is not null)
             {
                 // The participant committed the outcome and the next stage's start with its own events (and the order's
-                // confirmation, when offered).
+                // event, when offered).
                 if (offer.OrderAfter is { } orderAfter)
                 {
                     _placedOrder = orderAfter;
@@ -429,11 +429,11 @@ public sealed class OrderSagaGrain(
         var events = AndStartNext(State, State.RecordResults(
             [new StepOutcome(attempt.Step, attempt.Attempt, StepResult.Succeeded(null))], now, _policy, Random.Shared.NextDouble()), now);
         var after = events.Aggregate(State, (state, e) => state.Apply(e));
-        var confirmation = attempt.Step.Kind == SagaStepKind.AuthorizePayment ? ConfirmationAfter(after, events, now) : null;
-        if (confirmation is not null)
+        var orderStep = OrderStepAfter(after, events, now);
+        if (orderStep is not null)
         {
-            events = [.. events, .. confirmation.Value.Events];
-            after = confirmation.Value.Events.Aggregate(after, (state, e) => state.Apply(e));
+            events = [.. events, .. orderStep.Value.Events];
+            after = orderStep.Value.Events.Aggregate(after, (state, e) => state.Apply(e));
         }
 
         var index = IndexRowFor(after, now);
@@ -444,45 +444,46 @@ public sealed class OrderSagaGrain(
         }
 
         return new OfferedRecord(
-            CarriedRecordFor(carrier, events, index, validUntil, confirmation?.Order), events, index, confirmation?.OrderAfter);
+            CarriedRecordFor(carrier, events, index, validUntil, orderStep?.Order), events, index, orderStep?.OrderAfter);
     }
 
     /// <summary>
-    /// The order's confirmation, to commit with the payment's authorization, when <paramref name="events"/> (the saga's
-    /// record of the authorization) start it and this saga knows the order's stream (its start placed the order, and no
-    /// command to the order's grain was done since): the order's event as its grain would append it for the first
-    /// attempt at confirming (same command id, decided by <see cref="Order.Confirm"/>), at the version the saga knows
-    /// the stream at, and the saga's record of that attempt's start, success and what follows.
+    /// The order's confirmation or completion, to commit with the step before it (the payment's authorization, a one-SKU
+    /// order's stock commit), when <paramref name="events"/> (the saga's record of that step) start its first attempt and
+    /// this saga knows the order's stream (its start placed the order, and no command to the order's grain was done
+    /// since): the order's event as its grain would append it (same command id, decided by <see cref="Order.Confirm"/>
+    /// or <see cref="Order.Complete"/>), at the version the saga knows the stream at, and the saga's record of that
+    /// attempt's start, success and what follows (the capture's start, or the finish).
     /// </summary>
-    private (IReadOnlyList<SagaEvent> Events, CarriedStreamEvents Order, KnownOrder OrderAfter)? ConfirmationAfter(
+    private (IReadOnlyList<SagaEvent> Events, CarriedStreamEvents Order, KnownOrder OrderAfter)? OrderStepAfter(
         OrderSaga after, IReadOnlyList<SagaEvent> events, DateTimeOffset now)
     {
-        if (!_options.ConfirmWithAuthorization || _placedOrder is not { } known
-            || events.Count == 0 || events[^1] is not SagaStepStarted { Step.Kind: SagaStepKind.ConfirmOrder, Attempt: 1 } confirm)
+        if (!_options.CarryOrderEvents || _placedOrder is not { } known || events.Count == 0
+            || events[^1] is not SagaStepStarted { Attempt: 1, Step.Kind: SagaStepKind.ConfirmOrder or SagaStepKind.CompleteOrder } next)
         {
             return null;
         }
 
-        IReadOnlyList<OrderEvent> confirmed;
+        IReadOnlyList<OrderEvent> decided;
         try
         {
-            confirmed = known.State.Confirm(now);
+            decided = next.Step.Kind == SagaStepKind.ConfirmOrder ? known.State.Confirm(now) : known.State.Complete(now);
         }
         catch (DomainException)
         {
             return null;
         }
 
-        if (confirmed.Count == 0)
+        if (decided.Count == 0)
         {
             return null;
         }
 
-        var state = confirmed.Aggregate(known.State, (order, e) => order.Apply(e));
-        var commandId = OrderSaga.CommandId(OrderId, confirm.Step);
-        var rows = ToCarried(EventTypes.Orders.ToAppend(confirmed, commandId, after.Start?.CorrelationId, now));
+        var state = decided.Aggregate(known.State, (order, e) => order.Apply(e));
+        var commandId = OrderSaga.CommandId(OrderId, next.Step);
+        var rows = ToCarried(EventTypes.Orders.ToAppend(decided, commandId, after.Start?.CorrelationId, now));
         var recorded = AndStartNext(after, after.RecordResults(
-            [new StepOutcome(confirm.Step, confirm.Attempt, StepResult.Succeeded(state.Status.ToString()))], now, _policy, Random.Shared.NextDouble()), now);
+            [new StepOutcome(next.Step, next.Attempt, StepResult.Succeeded(state.Status.ToString()))], now, _policy, Random.Shared.NextDouble()), now);
         var order = new CarriedStreamEvents(known.Stream.StreamId, known.Stream.Events.Count, rows, OrderGrain.Aggregate);
         return (recorded, order, new KnownOrder(known.Stream with { Events = [.. known.Stream.Events, .. rows] }, state));
     }
@@ -514,7 +515,7 @@ public sealed class OrderSagaGrain(
             // A grain call that failed (silo lost, timeout): the command may or may not have run; it is retried with the same id.
             if (offer?.OrderAfter is not null)
             {
-                // The order's confirmation may have committed with it: the saga no longer knows the order's stream, and its
+                // The order's event may have committed with it: the saga no longer knows the order's stream, and its
                 // grain reads it.
                 _placedOrder = null;
             }

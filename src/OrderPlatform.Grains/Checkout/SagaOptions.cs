@@ -53,13 +53,13 @@ public sealed class SagaOptions
     public bool PlaceOrderWithStart { get; set; } = true;
 
     /// <summary>
-    /// Whether the payment's authorization carries the order's confirmation too, when the saga knows the order's stream
-    /// (its start placed the order): the saga decides the confirmation as the order's grain would and offers it with its
-    /// record of the authorization, so a happy order commits once less (decision record 0031). A silo built before it
-    /// would carry the saga's record without the order's event: roll a cluster onto this version with false, then turn
-    /// it on once every silo runs it.
+    /// Whether the order's confirmation and completion ride on the appends before them (the payment's authorization, a
+    /// one-SKU order's stock commit), when the saga knows the order's stream (its start placed the order): the saga
+    /// decides the order's event as the order's grain would and offers it with its record of the step before, so a happy
+    /// order commits twice less (decision record 0031). A silo built before it would carry the saga's record without the
+    /// order's event: roll a cluster onto this version with false, then turn it on once every silo runs it.
     /// </summary>
-    public bool ConfirmWithAuthorization { get; set; } = true;
+    public bool CarryOrderEvents { get; set; } = true;
 
     public SagaPolicy ToPolicy() => new(Deadline, RetryBaseDelay, RetryMaxDelay);
 }

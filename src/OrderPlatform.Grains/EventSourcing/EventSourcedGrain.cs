@@ -364,6 +364,27 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         }
     }
 
+    /// <summary>
+    /// Reads, under the append gate, what other writers appended after this activation's version: for reads of an
+    /// aggregate whose stream a caller may write behind an activation's back (an order its saga confirms or completes with
+    /// another grain's append). An activation not loaded yet reads its stream on the call anyway.
+    /// </summary>
+    protected async Task RefreshAsync()
+    {
+        await _appendGate.WaitAsync();
+        try
+        {
+            if (_loading == Loading.Loaded)
+            {
+                await CatchUpAsync();
+            }
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
     private async Task<bool> RestoreSnapshotAsync(CancellationToken cancellationToken)
     {
         if (SnapshotEvery <= 0 || ServiceProvider.GetService<SnapshotStore>() is not { } snapshots

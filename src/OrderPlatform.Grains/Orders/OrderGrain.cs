@@ -37,7 +37,17 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
 
     public Task<CommandReply> CompleteAsync(string commandId) => RunAsync(commandId, order => order.Complete(Time.GetUtcNow()));
 
-    public Task<OrderView?> GetAsync() => Task.FromResult(State.Status == OrderStatus.None ? null : ToView());
+    public async Task<OrderView?> GetAsync()
+    {
+        // The saga may have confirmed or completed the order with another grain's append (decision record 0031): an
+        // order under way is read again, so an activation left from an earlier read does not show it as it was.
+        if (State.Status is OrderStatus.Placed or OrderStatus.Confirmed)
+        {
+            await RefreshAsync();
+        }
+
+        return State.Status == OrderStatus.None ? null : ToView();
+    }
 
     private async Task<CommandReply> RunAsync(string commandId, Func<Order, IReadOnlyList<OrderEvent>> decide, string? correlationId = null)
     {
