@@ -50,8 +50,8 @@ public sealed class OrderSagaGrain(
     private bool _responseStored;
 
     // The order's first events, placed by the append that starts the saga (see CreatedAlongside), with the order's state
-    // they leave; once it landed, the order's stream as the saga knows it (also its confirmation, when the authorization
-    // carried it), told to the order's grain with the saga's first command to it, if any.
+    // they leave; once it landed, the order's stream as the saga knows it (also its confirmation and completion, when the
+    // steps before them carried them), told to the order's grain with the saga's first command to it, if any.
     private CarriedAppend? _orderToPlace;
     private Order? _orderPlacedState;
     private KnownOrder? _placedOrder;

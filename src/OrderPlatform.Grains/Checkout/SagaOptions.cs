@@ -56,7 +56,7 @@ public sealed class SagaOptions
     /// Whether the order's confirmation and completion ride on the appends before them (the payment's authorization, a
     /// one-SKU order's stock commit), when the saga knows the order's stream (its start placed the order): the saga
     /// decides the order's event as the order's grain would and offers it with its record of the step before, so a happy
-    /// order commits twice less (decision record 0031). A silo built before it would carry the saga's record without the
+    /// order commits twice less (decision records 0031, 0032). A silo built before it would carry the saga's record without the
     /// order's event: roll a cluster onto this version with false, then turn it on once every silo runs it.
     /// </summary>
     public bool CarryOrderEvents { get; set; } = true;

@@ -6,9 +6,9 @@ namespace OrderPlatform.Grains.EventSourcing;
 /// instead of a transaction of its own after the reply. The callee carries it only when the command succeeds with
 /// an append before <see cref="ValidUntil"/>; the record's stream keeps its own version check, so a caller whose
 /// stream moved on meanwhile (a cancellation landed) gets its record refused and the command's events land alone.
-/// <see cref="Also"/> is a further stream's events that the caller decided on the same success (an order's confirmation,
-/// decided by its saga on the payment's authorization); they commit with the record or not at all, under their own
-/// version check.
+/// <see cref="Also"/> is a further stream's events that the caller decided on the same success (an order's confirmation
+/// or completion, decided by its saga on the payment's authorization or the stock's commit); they commit with the record
+/// or not at all, under their own version check.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.CarriedRecord")]
 public sealed record CarriedRecord(

@@ -1,8 +1,8 @@
 namespace OrderPlatform.Grains.EventSourcing;
 
 /// <summary>
-/// The first events of a stream, as the caller committed them (a saga's start that placed its order, and the
-/// payment's authorization that confirmed it): their content is a fact for good, since stored events never change.
+/// The first events of a stream, as the caller committed them (a saga's start that placed its order, and the appends
+/// that confirmed and completed it): their content is a fact for good, since stored events never change.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.KnownStart")]
 public sealed record KnownStart(
