@@ -52,8 +52,7 @@ public sealed class OrderSagaGrain(
     // The order's first events, placed by the append that starts the saga (see CreatedAlongside), with the order's state
     // they leave; once it landed, the order's stream as the saga knows it (also its confirmation and completion, when the
     // steps before them carried them), told to the order's grain with the saga's first command to it, if any.
-    private CarriedAppend? _orderToPlace;
-    private Order? _orderPlacedState;
+    private (CarriedAppend Append, Order State)? _orderToPlace;
     private KnownOrder? _placedOrder;
 
     /// <summary>The order's stream as this saga wrote it, and the order's state after it.</summary>
@@ -110,7 +109,7 @@ public sealed class OrderSagaGrain(
 
     /// <summary>The append that starts the saga places its order too, when the start decided so.</summary>
     protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter) =>
-        _orderToPlace is { } order && State.Phase == SagaPhase.NotStarted ? [order] : [];
+        _orderToPlace is { } order && State.Phase == SagaPhase.NotStarted ? [order.Append] : [];
 
     /// <summary>The saga index row an append that leaves <paramref name="stateAfter"/> writes, if it needs to write one.</summary>
     private SagaIndexRow? IndexRowFor(OrderSaga stateAfter, DateTimeOffset now)
@@ -136,9 +135,9 @@ public sealed class OrderSagaGrain(
 
             // Set by the start's last decision, which is the one whose append landed (a refused append is decided again
             // or fails the start): the order's first events committed with the start, and its grain need not read them.
-            if (_orderToPlace is { } order && _orderPlacedState is { } placedState)
+            if (_orderToPlace is { } order)
             {
-                _placedOrder = new KnownOrder(new KnownStart(order.StreamId, ToCarried(order.Events)), placedState);
+                _placedOrder = new KnownOrder(new KnownStart(order.Append.StreamId, CarriedEvent.From(order.Append.Events)), order.State);
             }
         }
         catch (Exception e) when (response?.RequestHash is not null && IdempotencyStore.IsKeyInUse(e))
@@ -152,7 +151,6 @@ public sealed class OrderSagaGrain(
             stored = _responseStored;
             _responseToStore = null;
             _orderToPlace = null;
-            _orderPlacedState = null;
             _pendingResponse = null;
             _responseStored = false;
         }
@@ -180,11 +178,9 @@ public sealed class OrderSagaGrain(
             // the first append was refused for the order's stream (it has events already): the order's grain is then sent
             // the command, as a step, and answers from what its stream holds.
             _orderToPlace = null;
-            _orderPlacedState = null;
             if (begun.Count > 0 && _options.PlaceOrderWithStart && tries++ == 0 && PlaceOrder(request, lines, now) is { } placed)
             {
-                _orderToPlace = placed.Append;
-                _orderPlacedState = placed.State;
+                _orderToPlace = (placed.Append, placed.State);
                 var started = begun.Aggregate(saga, (state, e) => state.Apply(e));
                 begun = [.. begun, .. started.PlacedWithStart(placed.Detail, now)];
             }
@@ -481,15 +477,12 @@ public sealed class OrderSagaGrain(
 
         var state = decided.Aggregate(known.State, (order, e) => order.Apply(e));
         var commandId = OrderSaga.CommandId(OrderId, next.Step);
-        var rows = ToCarried(EventTypes.Orders.ToAppend(decided, commandId, after.Start?.CorrelationId, now));
+        var rows = CarriedEvent.From(EventTypes.Orders.ToAppend(decided, commandId, after.Start?.CorrelationId, now));
         var recorded = AndStartNext(after, after.RecordResults(
             [new StepOutcome(next.Step, next.Attempt, StepResult.Succeeded(state.Status.ToString()))], now, _policy, Random.Shared.NextDouble()), now);
         var order = new CarriedStreamEvents(known.Stream.StreamId, known.Stream.Events.Count, rows, OrderGrain.Aggregate);
         return (recorded, order, new KnownOrder(known.Stream with { Events = [.. known.Stream.Events, .. rows] }, state));
     }
-
-    private static List<CarriedEvent> ToCarried(IEnumerable<EventToAppend> events) =>
-        [.. events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))];
 
     /// <summary>The stream of the grain that serves a step's command.</summary>
     private string? CarrierStream(SagaStep step) => step.Kind switch

@@ -1,3 +1,5 @@
+using OrderPlatform.EventStore.Events;
+
 namespace OrderPlatform.Grains.EventSourcing;
 
 /// <summary>
@@ -35,7 +37,16 @@ public sealed record CarriedEvent(
     [property: Id(1)] string EventType,
     [property: Id(2)] int SchemaVersion,
     [property: Id(3)] string Data,
-    [property: Id(4)] string Metadata);
+    [property: Id(4)] string Metadata)
+{
+    /// <summary>Events as the store takes them, to carry to another grain.</summary>
+    public static List<CarriedEvent> From(IEnumerable<EventToAppend> events) =>
+        [.. events.Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))];
+
+    /// <summary>Carried events as the store takes them.</summary>
+    public static List<EventToAppend> ToAppend(IEnumerable<CarriedEvent> events) =>
+        [.. events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))];
+}
 
 /// <summary>The saga index row a carried saga record writes with its events (see <c>SagaIndex.Upsert</c>).</summary>
 [GenerateSerializer, Immutable, Alias("OrderPlatform.SagaIndexRow")]

@@ -257,10 +257,9 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     {
         if ((creating || known is not null) && _loading == Loading.NotLoaded && _appendGate.CurrentCount == 1)
         {
-            for (var i = 0; i < (known?.Events.Count ?? 0); i++)
+            if (known is not null)
             {
-                var e = known!.Events[i];
-                ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, i + 1);
+                ApplyKnown(known);
             }
 
             _loading = Loading.Assumed;
@@ -314,22 +313,25 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         await _appendGate.WaitAsync();
         try
         {
-            if (known.Events.Count <= Version)
+            if (known.Events.Count > Version)
             {
-                return;
+                ApplyKnown(known);
+                StateMoved();
             }
-
-            for (var i = Version; i < known.Events.Count; i++)
-            {
-                var e = known.Events[i];
-                ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, i + 1);
-            }
-
-            StateMoved();
         }
         finally
         {
             _appendGate.Release();
+        }
+    }
+
+    /// <summary>Applies the told rows past this activation's version: row i of a stream is its version i + 1.</summary>
+    private void ApplyKnown(KnownStart known)
+    {
+        for (var i = Version; i < known.Events.Count; i++)
+        {
+            var e = known.Events[i];
+            ApplyStored(e.EventType, e.SchemaVersion, e.Data, e.Metadata, i + 1);
         }
     }
 
@@ -666,13 +668,13 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
             carriedAppends.Add(new CarriedAppend(
                 carried.StreamId,
                 carried.ExpectedVersion,
-                [.. carried.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))]));
+                CarriedEvent.ToAppend(carried.Events)));
             if (carried.Also is { } also)
             {
                 carriedAppends.Add(new CarriedAppend(
                     also.StreamId,
                     also.ExpectedVersion,
-                    [.. also.Events.Select(e => new EventToAppend(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
+                    CarriedEvent.ToAppend(also.Events),
                     also.AggregateType));
             }
 
@@ -706,7 +708,7 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
         new(carrierStreamId,
             Stream,
             Version,
-            [.. ToAppend(events, commandId: null, RequestContext.Get(CorrelationKey) as string).Select(e => new CarriedEvent(e.EventId, e.EventType, e.SchemaVersion, e.Data, e.Metadata))],
+            CarriedEvent.From(ToAppend(events, commandId: null, RequestContext.Get(CorrelationKey) as string)),
             sagaIndex,
             validUntil,
             also);
