@@ -79,6 +79,10 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.True(server.GetProperty("commits").GetInt64() > 0, $"commits: {server}");
         Assert.True(server.GetProperty("commitsPerSaga").GetDouble() > 1, $"commits per saga: {server}");
         Assert.True(server.GetProperty("walSyncs").GetInt64() >= 0, $"WAL syncs: {server}");
+        // Every order writes rows, so the server wrote WAL for each: records and bytes, per saga too.
+        Assert.True(server.GetProperty("walRecordsPerSaga").GetDouble() > 1, $"WAL records per saga: {server}");
+        Assert.InRange(server.GetProperty("walKbPerSaga").GetDouble(), 0.1, 100_000);
+        Assert.True(server.GetProperty("walBytes").GetInt64() > server.GetProperty("walRecords").GetInt64(), $"WAL bytes: {server}");
         Assert.Equal(JsonValueKind.Null, server.GetProperty("relayBacklogMax").ValueKind);
 
         // The silo's appends in the window, from its status: at least one per order, in no more statements than appends,

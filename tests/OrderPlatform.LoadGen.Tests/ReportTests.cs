@@ -9,7 +9,13 @@ namespace OrderPlatform.LoadGen.Tests;
 /// <summary>What the report looks like to a script (JSON) and to a person (the table), and what the client sends and reads.</summary>
 public sealed class ReportTests
 {
-    private static readonly ServerMetrics Watched = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8, 26.25, 8.79, 40.1, 12.03, 4.03, 63.2, 11.4, 3.42);
+    private static readonly ServerMetrics Watched = new(87.5, 412.3, 24_000, 8.04, 6_000, 2.01, 120, 0.8, 26.25, 8.79, 40.1, 12.03, 4.03, 63.2, 11.4, 3.42)
+    {
+        WalRecords = 365_000,
+        WalBytes = 52_000_000,
+        WalRecordsPerSaga = 122.28,
+        WalKbPerSaga = 17.01,
+    };
 
     private static RunResult Run(double rate, long errors, double p99) => new(
         rate, 5, 30, 3000, 3000 - errors, rate - 0.5,
@@ -69,6 +75,10 @@ public sealed class ReportTests
         Assert.Equal(8.04, server.GetProperty("commitsPerSaga").GetDouble());
         Assert.Equal(6_000, server.GetProperty("walSyncs").GetInt64());
         Assert.Equal(2.01, server.GetProperty("walSyncsPerSaga").GetDouble());
+        Assert.Equal(365_000, server.GetProperty("walRecords").GetInt64());
+        Assert.Equal(52_000_000, server.GetProperty("walBytes").GetInt64());
+        Assert.Equal(122.28, server.GetProperty("walRecordsPerSaga").GetDouble());
+        Assert.Equal(17.01, server.GetProperty("walKbPerSaga").GetDouble());
         Assert.Equal(120, server.GetProperty("relayBacklogMax").GetInt64());
         Assert.Equal(0.8, server.GetProperty("relayLagMaxSeconds").GetDouble());
         Assert.Equal(26.25, server.GetProperty("siloCpuSeconds").GetDouble());
@@ -128,8 +138,9 @@ public sealed class ReportTests
         Assert.Contains("commits/saga", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
         Assert.EndsWith(" silo CPU % silo RSS MB pg CPU % box busy % loadgen CPU % silo ms/saga pg ms/saga sagas/s / pg tps", ReportText.Header(server: true, ceiling: true), StringComparison.Ordinal);
         Assert.EndsWith("       40         63            11         8.79       4.03             0.22", wide, StringComparison.Ordinal);
-        Assert.Equal(["8.0", "2.0", "120", "0.8", "88", "412", "40", "63", "11", "8.79", "4.03", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^12..]);
-        Assert.Equal(Enumerable.Repeat("-", 11), ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^11..]);
+        Assert.Contains(" WAL syncs/saga WAL KB/saga relay backlog ", ReportText.Header(server: true), StringComparison.Ordinal);
+        Assert.Equal(["8.0", "2.0", "17.0", "120", "0.8", "88", "412", "40", "63", "11", "8.79", "4.03", "0.22"], wide.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^13..]);
+        Assert.Equal(Enumerable.Repeat("-", 12), ReportText.Row(run, server: true).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^12..]);
         Assert.DoesNotContain("pg CPU %", ReportText.Header(), StringComparison.Ordinal);
         Assert.Equal(
             "highest rate sustained (p99 < 1000 ms and no errors): 100 orders/s; 200/s was not",

@@ -18,13 +18,21 @@ public sealed class ServerSamplerTests
     [Fact]
     public void Per_saga_values_divide_the_windows_amounts_by_the_sagas_finished_in_it()
     {
-        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2, 11.4, 3.42);
+        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2, 11.4, 3.42)
+        {
+            WalRecords = 365_000,
+            WalBytes = 52_000_000,
+        };
 
         Assert.Equal(
-            metrics with { CommitsPerSaga = 8.04, WalSyncsPerSaga = 2.01, SiloCpuMsPerSaga = 8.79, PostgresCpuMsPerSaga = 4.03 },
+            metrics with
+            {
+                CommitsPerSaga = 8.04, WalSyncsPerSaga = 2.01, WalRecordsPerSaga = 122.28, WalKbPerSaga = 17.01, SiloCpuMsPerSaga = 8.79,
+                PostgresCpuMsPerSaga = 4.03,
+            },
             metrics.PerSaga(2985));
         Assert.Equal(metrics, metrics.PerSaga(0));
-        var unwatched = metrics with { Commits = null, WalSyncs = null, SiloCpuSeconds = null, PostgresCpuSeconds = null };
+        var unwatched = metrics with { Commits = null, WalSyncs = null, WalRecords = null, WalBytes = null, SiloCpuSeconds = null, PostgresCpuSeconds = null };
         Assert.Equal(unwatched, unwatched.PerSaga(2985));
     }
 

@@ -39,7 +39,8 @@ internal static partial class CommandLine
           --postgres-pid PID        PostgreSQL's postmaster on this machine: the server's CPU (% of one core), its
                                     backends' included, those that exited during the window too
           --postgres CS             the platform's database: commits (pg_stat_database.xact_commit, read-only
-                                    ones too) and the server's WAL flushes (pg_stat_wal.wal_sync) per saga
+                                    ones too), the server's WAL flushes (pg_stat_wal.wal_sync) and the WAL it
+                                    wrote (wal_records, wal_bytes: WAL KB/saga) per saga
                                     finished in the window; before each run, waits for unfinished sagas;
                                     after it, where the completed orders' time went, stage by stage, from the
                                     commit times of their milestones (recorded_at of saga.started, order.placed,

@@ -14,7 +14,7 @@ internal static class ReportText
 
     private static readonly (string Header, int Width)[] ServerColumns =
     [
-        ("commits/saga", 13), ("WAL syncs/saga", 15), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11), ("silo RSS MB", 12),
+        ("commits/saga", 13), ("WAL syncs/saga", 15), ("WAL KB/saga", 12), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11), ("silo RSS MB", 12),
         ("pg CPU %", 9), ("box busy %", 11), ("loadgen CPU %", 14), ("silo ms/saga", 13), ("pg ms/saga", 11),
     ];
 
@@ -41,7 +41,8 @@ internal static class ReportText
             var metrics = run.Server;
             cells.AddRange(
             [
-                Optional(metrics?.CommitsPerSaga, "0.0"), Optional(metrics?.WalSyncsPerSaga, "0.0"), Optional(metrics?.RelayBacklogMax, "0"), Optional(metrics?.RelayLagMaxSeconds, "0.0"),
+                Optional(metrics?.CommitsPerSaga, "0.0"), Optional(metrics?.WalSyncsPerSaga, "0.0"), Optional(metrics?.WalKbPerSaga, "0.0"),
+                Optional(metrics?.RelayBacklogMax, "0"), Optional(metrics?.RelayLagMaxSeconds, "0.0"),
                 Optional(metrics?.SiloCpuPercent, "0"), Optional(metrics?.SiloRssMb, "0"),
                 Optional(metrics?.PostgresCpuPercent, "0"), Optional(metrics?.BoxBusyPercent, "0"), Optional(metrics?.LoadGeneratorCpuPercent, "0"),
                 Optional(metrics?.SiloCpuMsPerSaga, "0.00"), Optional(metrics?.PostgresCpuMsPerSaga, "0.00"),

@@ -4,7 +4,8 @@ namespace OrderPlatform.LoadGen.Server;
 /// The platform's side of a run's measured window, when the command was told where to look: silo CPU (percent of
 /// one core, summed over the silo processes) and peak resident memory, PostgreSQL commits in the platform's
 /// database (read-only transactions count too), the server's WAL flushes (<c>pg_stat_wal.wal_sync</c>, the durable
-/// commits after group commit; the whole server), the outbox relay's peak backlog and lag as
+/// commits after group commit; the whole server) and the WAL it wrote (<see cref="WalRecords"/>, <see cref="WalBytes"/>:
+/// what every change costs the disk and any replica), the outbox relay's peak backlog and lag as
 /// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
 /// how busy the whole machine was (percent of all its cores), and the load generator's own CPU (percent of one core:
 /// on one machine, the share of the box the client takes from what it measures). The per-saga values divide by the
@@ -33,6 +34,17 @@ internal sealed record ServerMetrics(
 
     public WriteTimingSummary? ProviderAnswers { get; init; }
 
+    /// <summary>WAL records the whole server wrote in the window (<c>pg_stat_wal.wal_records</c>).</summary>
+    public long? WalRecords { get; init; }
+
+    /// <summary>WAL bytes the whole server wrote in the window (<c>pg_stat_wal.wal_bytes</c>), full-page images included.</summary>
+    public long? WalBytes { get; init; }
+
+    public double? WalRecordsPerSaga { get; init; }
+
+    /// <summary><see cref="WalBytes"/> per saga, in KiB.</summary>
+    public double? WalKbPerSaga { get; init; }
+
     /// <summary>With the per-saga values for <paramref name="finishedInWindow"/> sagas; null where nothing was measured or no saga finished.</summary>
     public ServerMetrics PerSaga(double finishedInWindow)
     {
@@ -40,6 +52,8 @@ internal sealed record ServerMetrics(
         {
             CommitsPerSaga = Per(Commits, 1),
             WalSyncsPerSaga = Per(WalSyncs, 1),
+            WalRecordsPerSaga = Per(WalRecords, 1),
+            WalKbPerSaga = Per(WalBytes, 1 / 1024.0),
             SiloCpuMsPerSaga = Per(SiloCpuSeconds, 1000),
             PostgresCpuMsPerSaga = Per(PostgresCpuSeconds, 1000),
         };

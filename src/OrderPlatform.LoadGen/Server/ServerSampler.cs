@@ -76,7 +76,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var postgresCpuAtStart = PostgresCpuTime();
         var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
-        var walSyncsAtStart = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        var walAtStart = postgres is null ? null : await WalAsync(cancellationToken).ConfigureAwait(false);
         var writesAtStart = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
         double? lagMax = null;
@@ -111,14 +111,14 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var postgresCpu = PostgresCpuTime() - postgresCpuAtStart;
         var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
-        var walSyncsAtEnd = postgres is null ? null : await WalSyncsAsync(cancellationToken).ConfigureAwait(false);
+        var walAtEnd = postgres is null ? null : await WalAsync(cancellationToken).ConfigureAwait(false);
         var writesAtEnd = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
         return new ServerMetrics(
             SiloCpuPercent: Percent(siloCpu),
             SiloRssMb: rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
             Commits: commitsAtEnd - commitsAtStart,
             CommitsPerSaga: null,
-            WalSyncs: walSyncsAtEnd - walSyncsAtStart,
+            WalSyncs: walAtEnd?.Syncs - walAtStart?.Syncs,
             WalSyncsPerSaga: null,
             RelayBacklogMax: backlogMax,
             RelayLagMaxSeconds: lagMax,
@@ -133,6 +133,8 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         {
             Appends = Between(writesAtStart?.Appends, writesAtEnd?.Appends),
             ProviderAnswers = Between(writesAtStart?.ProviderAnswers, writesAtEnd?.ProviderAnswers),
+            WalRecords = walAtEnd?.Records - walAtStart?.Records,
+            WalBytes = walAtEnd?.Bytes - walAtStart?.Bytes,
         };
 
         double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
@@ -267,12 +269,17 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
     private async Task<long> CommitsAsync(CancellationToken cancellationToken) =>
         await ScalarAsync("select xact_commit from pg_stat_database where datname = current_database()", cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Null where the server has no pg_stat_wal (before PostgreSQL 14).</summary>
-    private async Task<long?> WalSyncsAsync(CancellationToken cancellationToken)
+    /// <summary>The server's WAL counters (pg_stat_wal); null where it has none (before PostgreSQL 14).</summary>
+    private async Task<(long Syncs, long Records, long Bytes)?> WalAsync(CancellationToken cancellationToken)
     {
         try
         {
-            return await ScalarAsync("select wal_sync from pg_stat_wal", cancellationToken).ConfigureAwait(false);
+            await using var connection = new NpgsqlConnection(postgres);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand("select wal_sync, wal_records, wal_bytes::bigint from pg_stat_wal", connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
