@@ -19,7 +19,8 @@
 #   the silo's just-in-time compiler has tiered up the hot path, as on a silo that has run for a while),
 #   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
 #   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization;
-#   "live MB" is the GC heap after the last full collection, forced at the quiet moments; "heap MB" counts garbage),
+#   "live MB" is the GC heap after the last full collection, forced at every moment but those placing orders (so with
+#   the orders held in flight too); "heap MB" counts garbage),
 #   --statements (also print where PostgreSQL's execution time went during the load, by statement, from
 #   pg_stat_statements: the server is restarted with it preloaded if it runs without it).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
@@ -196,7 +197,7 @@ if [[ -n "$memory" ]]; then
     --json "$state/memory-inflight-$stamp.json" >"$state/memory-inflight-$stamp.log" 2>&1 &
   held=$!
   sleep 42
-  sample "held in flight"
+  sample "held in flight" collect
   wait "$held" || true
   sample "those finished too" collect
   echo "load generator reports: $state/memory-*-$stamp.log"
