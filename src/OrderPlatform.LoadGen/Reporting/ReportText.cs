@@ -14,8 +14,8 @@ internal static class ReportText
 
     private static readonly (string Header, int Width)[] ServerColumns =
     [
-        ("commits/saga", 13), ("WAL syncs/saga", 15), ("WAL KB/saga", 12), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11), ("silo RSS MB", 12),
-        ("pg CPU %", 9), ("box busy %", 11), ("loadgen CPU %", 14), ("silo ms/saga", 13), ("pg ms/saga", 11),
+        ("commits/saga", 13), ("WAL syncs/saga", 15), ("WAL KB/saga", 12), ("relay backlog", 14), ("relay lag s", 12), ("silo CPU %", 11),
+        ("silo RSS MB", 12), ("pg CPU %", 9), ("box busy %", 11), ("loadgen CPU %", 14), ("silo ms/saga", 13), ("pg ms/saga", 11),
     ];
 
     private static readonly (string Header, int Width)[] CeilingColumns = [("sagas/s / pg tps", 17)];

@@ -40,6 +40,7 @@ internal sealed record ServerMetrics(
     /// <summary>WAL bytes the whole server wrote in the window (<c>pg_stat_wal.wal_bytes</c>), full-page images included.</summary>
     public long? WalBytes { get; init; }
 
+    /// <summary><see cref="WalRecords"/> per saga.</summary>
     public double? WalRecordsPerSaga { get; init; }
 
     /// <summary><see cref="WalBytes"/> per saga, in KiB.</summary>
