@@ -5,7 +5,8 @@ namespace OrderPlatform.IntegrationTests;
 /// <summary>
 /// With <c>Saga:PlaceOrderWithStart</c> off (decision record 0024), the saga's start leaves the order out: the first
 /// stage sends the order's grain its command beside the reservation, and the order's first event commits on its own.
-/// With <c>Saga:ConfirmWithAuthorization</c> off (decision record 0031), the order's grain confirms the order as a step.
+/// With <c>Saga:CarryOrderEvents</c> off (decision records 0031, 0032), the order's grain confirms and completes the order
+/// as steps of their own.
 /// </summary>
 public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
 {
@@ -39,7 +40,7 @@ public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
     }
 
     [Fact]
-    public async Task With_confirming_with_the_authorization_off_the_orders_grain_confirms_the_order_as_a_step()
+    public async Task With_carrying_the_orders_events_off_the_orders_grain_confirms_and_completes_the_order_as_steps()
     {
         var clusterId = $"confirm-{Guid.NewGuid():N}"[..16];
         await using var silo = await SiloProcess.StartAsync(ConnectionString, clusterId, new Dictionary<string, string> { ["Saga__CarryOrderEvents"] = "false" });
@@ -58,6 +59,13 @@ public sealed class OrderPlacementTests() : OwnDatabase("order_placement")
         Assert.NotEqual(authorized, confirmed);
         Assert.Equal(1L, await api.ScalarAsync<long>("select count(*) from events where stream_id = $1 and xmin::text = $2", $"saga-{orderId:N}", confirmed));
         Assert.Equal($"saga:{orderId:N}:ConfirmOrder", await api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 2", $"order-{orderId:N}"));
+
+        // So did the completion, not in the stock commit's.
+        var (committed, completed) = (
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'stock.committed'", $"stock-{sku}"),
+            await api.ScalarAsync<string>("select xmin::text from events where stream_id = $1 and event_type = 'order.completed'", $"order-{orderId:N}"));
+        Assert.NotEqual(committed, completed);
+        Assert.Equal($"saga:{orderId:N}:CompleteOrder", await api.ScalarAsync<string>("select metadata->>'commandId' from events where stream_id = $1 and version = 3", $"order-{orderId:N}"));
         Assert.All(order.GetProperty("saga").GetProperty("steps").EnumerateArray(), s => Assert.Equal("Succeeded", s.GetProperty("status").GetString()));
     }
 }
