@@ -11,9 +11,10 @@ namespace OrderPlatform.Relay;
 
 /// <summary>
 /// Publishes outbox rows to Kafka with an idempotent producer (acks=all), keyed by stream id, and marks them
-/// published only after the broker acknowledged them. Runs in every silo: each relay publishes the outbox
-/// shares it holds a lease on, in outbox order, so one stream's events leave in version order. A crash
-/// between publish and mark publishes the row again; consumers apply each event id once.
+/// published (or deletes them, <see cref="RelayOptions.DeleteOnPublish"/>) only after the broker acknowledged them.
+/// Runs in every silo: each relay publishes the outbox shares it holds a lease on, in outbox order, so one stream's
+/// events leave in version order. A crash between publish and mark publishes the row again; consumers apply each
+/// event id once.
 /// </summary>
 /// <remarks>
 /// <c>dataSource</c> serves what holds session state (the share leases' advisory locks); <c>statements</c>
@@ -154,7 +155,10 @@ public sealed class OutboxRelay(
         if (acknowledged > 0)
         {
             var now = time.GetUtcNow();
-            markXid = await _outbox.MarkPublishedAsync([.. rows.Take(acknowledged).Select(r => r.Id)], now, CancellationToken.None);
+            long[] ids = [.. rows.Take(acknowledged).Select(r => r.Id)];
+            markXid = _options.DeleteOnPublish
+                ? await _outbox.DeletePublishedAsync(ids, CancellationToken.None)
+                : await _outbox.MarkPublishedAsync(ids, now, CancellationToken.None);
             metrics.Published(acknowledged, rows.Take(acknowledged).Select(r => (now - r.CreatedAt).TotalMilliseconds));
         }
 

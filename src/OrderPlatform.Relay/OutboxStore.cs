@@ -3,7 +3,7 @@ using NpgsqlTypes;
 
 namespace OrderPlatform.Relay;
 
-/// <summary>The relay's SQL: read unpublished rows of some shares in order, mark rows published, purge old ones.</summary>
+/// <summary>The relay's SQL: read unpublished rows of some shares in order, mark published rows or delete them, purge old ones.</summary>
 public sealed class OutboxStore(NpgsqlDataSource dataSource)
 {
     /// <summary>The share of a stream: the same on every silo, so one stream is always published by one relay at a time.</summary>
@@ -65,6 +65,18 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource)
             """);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ids] });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = at, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Deletes the published rows and returns the id of the transaction that did it (see <see cref="ScanFloor"/>).</summary>
+    public async Task<long> DeletePublishedAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            with deleted as (delete from outbox where id = any($1) and published_at is null returning 1)
+            select pg_current_xact_id()::text::bigint from (select count(*) from deleted) d
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ids] });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 

@@ -50,7 +50,16 @@ public sealed class RelayOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan IdleWait { get; set; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Published rows are deleted after this long.</summary>
+    /// <summary>
+    /// Delete each row in the statement that records its publication (the default), instead of marking it published and
+    /// purging it after <see cref="Retention"/>. A mark is an update of indexed columns, so a second row version with
+    /// index entries of its own, and the purge a third write, all at once every <see cref="PurgeInterval"/>; a deleted row
+    /// is one write and leaves vacuum one dead version (decision record 0033). Events are sent again by inserting their
+    /// outbox rows from the event store (README), in either mode.
+    /// </summary>
+    public bool DeleteOnPublish { get; set; } = true;
+
+    /// <summary>Published rows are deleted after this long (rows marked published; see <see cref="DeleteOnPublish"/>).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
 

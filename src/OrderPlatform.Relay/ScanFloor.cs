@@ -10,7 +10,8 @@ namespace OrderPlatform.Relay;
 /// it has ended:
 /// an outbox id is taken after its transaction got its own id (the events insert comes first), so every row up to the
 /// highest id a read sees belongs to a transaction that got its id before that read. The relay's next mark transaction
-/// gets its id after the read, so all of those have lower ids than the mark's. Once a later read's snapshot has an xmin
+/// (its update or delete of the rows it published) gets its id after the read, so all of those have lower ids than the
+/// mark's. Once a later read's snapshot has an xmin
 /// at or above the mark's id, they have all ended and that read saw each of their rows; the floor may then pass every
 /// row that read returned and the relay published, up to that highest id.
 /// </para>

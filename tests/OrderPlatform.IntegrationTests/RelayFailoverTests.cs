@@ -31,13 +31,14 @@ public sealed class RelayFailoverTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private Task<SiloProcess> StartSiloAsync(string clusterId, string pollInterval = "00:00:00.200") =>
+    private Task<SiloProcess> StartSiloAsync(string clusterId, string pollInterval = "00:00:00.200", bool deleteOnPublish = false) =>
         SiloProcess.StartAsync(_connectionString, clusterId, new Dictionary<string, string>
         {
             ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
             ["Relay__PollInterval"] = pollInterval,
             ["Relay__Retention"] = "00:00:00",
             ["Relay__PurgeInterval"] = "00:00:01",
+            ["Relay__DeleteOnPublish"] = deleteOnPublish ? "true" : "false",
         });
 
     private static async Task<JsonElement> RelayStatusAsync(SiloProcess silo) =>
@@ -114,12 +115,14 @@ public sealed class RelayFailoverTests : IAsyncLifetime
         await WaitAsync(async () => await api.ScalarAsync<long>("select count(*) from outbox") == 0, "the purge of published outbox rows");
     }
 
-    [Fact]
-    public async Task The_relay_reads_from_a_floor_that_never_passes_a_row_still_being_written()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_relay_reads_from_a_floor_that_never_passes_a_row_still_being_written(bool deleteOnPublish)
     {
-        // A long poll interval: only a notification starts a read, and the once-per-interval full read cannot hide a
+        // A long poll interval: only the relay's own reads find rows, and the once-per-interval full read cannot hide a
         // floor that skipped a row.
-        await using var silo = await StartSiloAsync($"floor-{Guid.NewGuid():N}"[..16], pollInterval: "00:01:00");
+        await using var silo = await StartSiloAsync($"floor-{Guid.NewGuid():N}"[..16], pollInterval: "00:01:00", deleteOnPublish);
         var api = new Platform(silo.Http, _connectionString);
         await WaitAsync(async () => (await RelayStatusAsync(silo)).GetProperty("sharesHeld").GetInt32() == 8, "the relay holding all 8 shares");
         await api.RestockAsync("FLOOR-1", 1000);
@@ -156,14 +159,18 @@ public sealed class RelayFailoverTests : IAsyncLifetime
                 await OrderAndPublishAsync();
             }
 
-            Assert.True(await api.ScalarAsync<long>("select max(id) from outbox where published_at is not null") > heldId);
+            // Rows above the held one were published: marked (and kept until the purge), or deleted.
+            var keptAbove = await api.ScalarAsync<long>("select count(*) from outbox where id > $1", heldId);
+            Assert.True(deleteOnPublish ? keptAbove == 0 : keptAbove > 0, $"{keptAbove} rows above the held one");
+            Assert.True(await api.ScalarAsync<long>("select last_value from outbox_id_seq") > heldId);
             Assert.InRange(ScanFloor(await RelayStatusAsync(silo)), 0, heldId);
 
-            // Committed late, below ids already published: the next read, woken by its notification, still finds it.
+            // Committed late, below ids already published: the relay's next read still finds it.
             await transaction.CommitAsync();
             await WaitAsync(
-                async () => await api.ScalarAsync<bool>("select published_at is not null from outbox where id = $1", heldId),
+                async () => await api.ScalarAsync<long>("select count(*) from outbox where id = $1 and published_at is null", heldId) == 0,
                 "the late row's publication", TimeSpan.FromSeconds(20));
+            Assert.Equal(deleteOnPublish ? 0 : 1, await api.ScalarAsync<long>("select count(*) from outbox where id = $1", heldId));
 
             // And the floor moves past it once the relay has published more.
             await OrderAndPublishAsync();

@@ -28,11 +28,11 @@ public sealed class HealthyPlatformTests(HealthyPlatform platform)
             [("payments", 3L), ("authorized", 2L), ("declined", 1L), ("captured", 1L), ("voided", 1L), ("refunded", 0L), ("provider operations", 5L)],
             money.Counts.Select(c => (c.Name, c.Value)));
 
-        // 25 order, stock and payment events; the two restocks' outbox rows were purged after publication.
+        // 25 order, stock and payment events; the two restocks' outbox rows were deleted after publication.
         var published = run["events-published"];
         Assert.Equal(25, published.Count("events"));
-        Assert.Equal(23, published.Count("published"));
-        Assert.Equal(2, published.Count("purged from outbox"));
+        Assert.Equal(23, published.Count("published, row marked"));
+        Assert.Equal(2, published.Count("published, row deleted"));
         Assert.Equal(0, published.Count("unpublished"));
         Assert.Equal(25, published.Count("inbox"));
         Assert.Equal(0, published.Rule("missing from inbox").Violations);

@@ -7,8 +7,9 @@ namespace OrderPlatform.InvariantChecker.Publishing;
 /// Invariant 4: every order, stock and payment event (saga streams are not published, docs/decisions/0006) is
 /// published and applied once by the consumer, in version order per stream.
 /// <list type="bullet">
-/// <item>Outbox: no row unpublished for longer than the grace. An event without a row is fine: published rows
-/// are purged after the relay's retention, and an event never announced cannot be told from a purged one.</item>
+/// <item>Outbox: no row unpublished for longer than the grace. An event without a row is fine: the relay deletes
+/// rows as it publishes them (or marks them and purges them after its retention), and an event never announced cannot
+/// be told from a deleted one.</item>
 /// <item>Kafka (with --kafka): every published event id is on its topic, keyed by its stream, and per stream the
 /// versions' first sightings only go up.</item>
 /// <item>Consumer inbox (when the schema exists): every published event id is in the inbox, as the event it is;
@@ -83,8 +84,8 @@ internal static class PublishingCheck
             row => (events, purged, unpublished) = (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2)),
             cancellationToken).ConfigureAwait(false);
         result.Count("events", events);
-        result.Count("published", events - purged - unpublished);
-        result.Count("purged from outbox", purged);
+        result.Count("published, row marked", events - purged - unpublished);
+        result.Count("published, row deleted", purged);
         result.Count("unpublished", unpublished);
 
         var (count, examples) = await snapshot.CountWithExamplesAsync(
