@@ -172,15 +172,17 @@ app.UseStatusCodePages();
 
 app.MapOpenApi();
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
-app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IOptions<KafkaOptions> kafka) => TypedResults.Ok(new
+app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IOptions<KafkaOptions> kafka, Microsoft.Extensions.Options.IOptions<RelayOptions> options) => TypedResults.Ok(new
 {
     enabled = !string.IsNullOrWhiteSpace(kafka.Value.BootstrapServers),
+    // What this silo's relay does with a row once the broker has it: deletes it, or marks it and purges it after the retention.
+    publishedRows = options.Value.DeleteOnPublish ? "deleted" : "marked",
     backlog = relay.Backlog,
     oldestUnpublishedAgeSeconds = relay.OldestUnpublishedAgeSeconds,
     sharesHeld = relay.SharesHeld,
     publishedBySilo = relay.PublishedTotal,
     scanFloor = relay.ScanFloor,
-})).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, this silo's share of the relay, and the outbox id its reads start from.");
+})).WithTags("Operations").WithSummary("Outbox backlog, age of the oldest unpublished event, this silo's share of the relay, whether it deletes or marks published rows, and the outbox id its reads start from.");
 app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, IPaymentGateway gateway, bool? collect) =>
 {
     if (collect == true)

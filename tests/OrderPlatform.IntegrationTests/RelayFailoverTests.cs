@@ -125,6 +125,7 @@ public sealed class RelayFailoverTests : IAsyncLifetime
         await using var silo = await StartSiloAsync($"floor-{Guid.NewGuid():N}"[..16], pollInterval: "00:01:00", deleteOnPublish);
         var api = new Platform(silo.Http, _connectionString);
         await WaitAsync(async () => (await RelayStatusAsync(silo)).GetProperty("sharesHeld").GetInt32() == 8, "the relay holding all 8 shares");
+        Assert.Equal(deleteOnPublish ? "deleted" : "marked", (await RelayStatusAsync(silo)).GetProperty("publishedRows").GetString());
         await api.RestockAsync("FLOOR-1", 1000);
         async Task OrderAndPublishAsync()
         {
