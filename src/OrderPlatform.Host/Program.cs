@@ -45,6 +45,19 @@ if (WholeNumberSetting(builder.Configuration, "Database:HotPoolSize", 16, 2, 100
 
 dataSourceBuilder.ConnectionStringBuilder.MaxPoolSize = hotPoolSize;
 
+// Connections the hot pool keeps once it has opened them. Npgsql closes idle connections above this every five minutes
+// (Connection Idle Lifetime): under steady load that closed most of the pool at once, and the next busy moment waited
+// for new server processes and planned its statements again, a stall of up to a second (decision record 0034).
+if (WholeNumberSetting(builder.Configuration, "Database:HotPoolKeep", hotPoolSize, 0, hotPoolSize) is not { } hotPoolKeep)
+{
+    return 2;
+}
+
+dataSourceBuilder.ConnectionStringBuilder.MinPoolSize = hotPoolKeep;
+
+// Each pool's connections name it in pg_stat_activity, unless the connection string names an application itself.
+dataSourceBuilder.ConnectionStringBuilder.ApplicationName ??= "orderplatform-hot";
+
 // How long a starting silo waits for a database it cannot reach (a server still starting, or restarting) before it gives up.
 if (DurationSetting(builder.Configuration, "Database:StartupWait", TimeSpan.FromSeconds(60), null, "00:01:00") is not { } startupWait)
 {
@@ -73,7 +86,9 @@ if (WholeNumberSetting(builder.Configuration, $"{SnapshotOptions.Section}:{nameo
 }
 
 var dataSource = dataSourceBuilder.Build();
-var sessionDataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" }.Build();
+var sessionDataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" };
+sessionDataSourceBuilder.ConnectionStringBuilder.ApplicationName ??= "orderplatform-sessions";
+var sessionDataSource = sessionDataSourceBuilder.Build();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(builder.Configuration.GetSection(EventStoreOptions.Section).Get<EventStoreOptions>() ?? new EventStoreOptions());
