@@ -11,9 +11,9 @@ namespace OrderPlatform.Relay;
 /// an outbox id is taken after its transaction got its own id (the events insert comes first), so every row up to the
 /// highest id a read sees belongs to a transaction that got its id before that read. The relay's next mark transaction
 /// (its update or delete of the rows it published) gets its id after the read, so all of those have lower ids than the
-/// mark's. Once a later read's snapshot has an xmin
-/// at or above the mark's id, they have all ended and that read saw each of their rows; the floor may then pass every
-/// row that read returned and the relay published, up to that highest id.
+/// mark's. Once a later read's snapshot has an xmin at or above the mark's id, they have all ended and that read saw
+/// each of their rows; the floor may then pass every row that read returned and the relay published, up to that
+/// highest id.
 /// </para>
 /// </summary>
 public sealed class ScanFloor
