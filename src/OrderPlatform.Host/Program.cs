@@ -25,7 +25,7 @@ if (string.IsNullOrWhiteSpace(connectionString))
     return 2;
 }
 
-// Two pools. The hot one (appends, stream reads, idempotency, the payment simulator, the relay's reads and marks) leaves no session state
+// Two pools. The hot one (appends, stream reads, idempotency, the payment simulator, the relay's reads, marks and deletes) leaves no session state
 // behind, so its connections go back to the pool without a reset (seven statements each time otherwise), and
 // its statements are parsed and planned once per connection. The other serves what does hold session state
 // (the relay's advisory-lock leases, the migration lock) and resets every connection it gets back.

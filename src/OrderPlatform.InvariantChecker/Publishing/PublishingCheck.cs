@@ -72,7 +72,7 @@ internal static class PublishingCheck
         var mismatched = result.Rule("outbox row disagrees with its event");
         var sagaRows = result.Rule("saga event in outbox");
 
-        var (events, purged, unpublished) = (0L, 0L, 0L);
+        var (events, withoutRow, unpublished) = (0L, 0L, 0L);
         await snapshot.ReadAsync(
             $"""
             select count(*), count(*) filter (where o.global_position is null), count(*) filter (where o.unpublished > 0)
@@ -81,11 +81,11 @@ internal static class PublishingCheck
                        from outbox group by global_position) o on o.global_position = e.global_position
             where {StoreSnapshot.PublishedStreams}
             """,
-            row => (events, purged, unpublished) = (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2)),
+            row => (events, withoutRow, unpublished) = (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2)),
             cancellationToken).ConfigureAwait(false);
         result.Count("events", events);
-        result.Count("published, row marked", events - purged - unpublished);
-        result.Count("published, row deleted", purged);
+        result.Count("published, row marked", events - withoutRow - unpublished);
+        result.Count("published, row deleted", withoutRow);
         result.Count("unpublished", unpublished);
 
         var (count, examples) = await snapshot.CountWithExamplesAsync(
