@@ -226,8 +226,8 @@ public sealed class OutboxRelay(
         {
             try
             {
-                var (backlog, oldest) = await _outbox.BacklogAsync(stoppingToken);
-                metrics.Observed(backlog, oldest is { } o ? Math.Max(0, (time.GetUtcNow() - o).TotalSeconds) : 0);
+                var (backlog, capped, oldest) = await _outbox.BacklogAsync(_options.BacklogCountLimit, stoppingToken);
+                metrics.Observed(backlog, capped, oldest is { } o ? Math.Max(0, (time.GetUtcNow() - o).TotalSeconds) : 0);
                 if (time.GetUtcNow() - lastPurge >= _options.PurgeInterval)
                 {
                     var purged = await _outbox.PurgePublishedAsync(time.GetUtcNow() - _options.Retention, stoppingToken);

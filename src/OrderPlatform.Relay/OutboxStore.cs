@@ -80,12 +80,22 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource)
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task<(long Backlog, DateTimeOffset? Oldest)> BacklogAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The unpublished rows, counted from the oldest up to <paramref name="limit"/> (<c>Capped</c> when there are more), and
+    /// when the oldest of them was written. Both walk the unpublished-rows index from its start (sql/0013), so neither reads
+    /// more than <paramref name="limit"/> rows however long the backlog (a plain count read every one, and dead rows too).
+    /// The oldest is the row with the lowest id: rows get their ids in the order they are inserted, so its time is within
+    /// the few milliseconds that concurrent appends take of the smallest time of any unpublished row.
+    /// </summary>
+    public async Task<(long Backlog, bool Capped, DateTimeOffset? Oldest)> BacklogAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("select count(*), min(created_at) from outbox where published_at is null");
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var command = dataSource.CreateCommand("select waiting, oldest from outbox_backlog($1)");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit + 1L });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+        var counted = reader.GetInt64(0);
+        return (Math.Min(counted, limit), counted > limit, reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
     }
 
     /// <summary>Deletes published rows older than the cut-off, in bounded chunks so a large purge never holds long locks.</summary>

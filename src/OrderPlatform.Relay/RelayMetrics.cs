@@ -11,6 +11,7 @@ public sealed class RelayMetrics : IDisposable
     private readonly Counter<long> _published;
     private readonly Histogram<double> _lag;
     private long _backlog;
+    private bool _backlogCapped;
     private double _oldestAgeSeconds;
     private int _sharesHeld;
     private long _publishedTotal;
@@ -20,12 +21,15 @@ public sealed class RelayMetrics : IDisposable
     {
         _published = _meter.CreateCounter<long>("orderplatform.relay.published", "{event}", "Events published and acknowledged by the broker.");
         _lag = _meter.CreateHistogram<double>("orderplatform.relay.publish_lag", "ms", "From the event's commit to the broker's acknowledgement.");
-        _meter.CreateObservableGauge("orderplatform.relay.backlog", () => Interlocked.Read(ref _backlog), "{event}", "Outbox rows not yet published.");
+        _meter.CreateObservableGauge("orderplatform.relay.backlog", () => Interlocked.Read(ref _backlog), "{event}", "Outbox rows not yet published, counted up to Relay:BacklogCountLimit.");
         _meter.CreateObservableGauge("orderplatform.relay.oldest_unpublished_age", () => Volatile.Read(ref _oldestAgeSeconds), "s", "Age of the oldest unpublished outbox row.");
         _meter.CreateObservableGauge("orderplatform.relay.shares_held", () => Volatile.Read(ref _sharesHeld), "{share}", "Outbox shares this silo publishes.");
     }
 
     public long Backlog => Interlocked.Read(ref _backlog);
+
+    /// <summary>Whether the backlog was longer than the count's limit (<see cref="RelayOptions.BacklogCountLimit"/>), which <see cref="Backlog"/> then is.</summary>
+    public bool BacklogCapped => Volatile.Read(ref _backlogCapped);
 
     public double OldestUnpublishedAgeSeconds => Volatile.Read(ref _oldestAgeSeconds);
 
@@ -48,9 +52,10 @@ public sealed class RelayMetrics : IDisposable
         }
     }
 
-    public void Observed(long backlog, double oldestAgeSeconds)
+    public void Observed(long backlog, bool capped, double oldestAgeSeconds)
     {
         Interlocked.Exchange(ref _backlog, backlog);
+        Volatile.Write(ref _backlogCapped, capped);
         Volatile.Write(ref _oldestAgeSeconds, oldestAgeSeconds);
     }
 

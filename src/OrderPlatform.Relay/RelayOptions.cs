@@ -59,6 +59,14 @@ public sealed class RelayOptions
     /// </summary>
     public bool DeleteOnPublish { get; set; } = true;
 
+    /// <summary>
+    /// The backlog metric counts unpublished rows up to this many, from the oldest; a longer backlog is reported as this
+    /// number, flagged as capped. Every silo's relay counts every <see cref="PollInterval"/>: bounded, the count costs the
+    /// same during a broker outage of hours as at rest, where counting every row would read the whole backlog each time.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int BacklogCountLimit { get; set; } = 10_000;
+
     /// <summary>Published rows are deleted after this long (rows marked published; see <see cref="DeleteOnPublish"/>).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);

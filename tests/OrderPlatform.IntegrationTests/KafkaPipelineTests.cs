@@ -36,6 +36,20 @@ public sealed partial class KafkaPipelineTests(KafkaPlatformFixture fixture, Xun
         return (sku, orders);
     }
 
+    private async Task WaitForRelayStatusAsync(Func<System.Text.Json.JsonElement, bool> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition(await fixture.RelayStatusAsync()))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"{what} did not happen within 30 s.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     private static string[] StreamsOf(string sku, IEnumerable<Guid> orders) =>
         [$"stock-{sku}", .. orders.SelectMany(o => new[] { $"order-{o:N}", $"payment-{o:N}" })];
 
@@ -127,6 +141,13 @@ public sealed partial class KafkaPipelineTests(KafkaPlatformFixture fixture, Xun
                 orders.Add(await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1)));
                 await Task.Delay(500);
             }
+
+            // The rows for the broker's partitions wait: the relay's backlog count stops at its limit and says so.
+            await WaitForRelayStatusAsync(s => s.GetProperty("backlogCapped").GetBoolean(), "the backlog count to reach its limit");
+            var status = await fixture.RelayStatusAsync();
+            Assert.Equal(KafkaPlatformFixture.BacklogCountLimit, status.GetProperty("backlog").GetInt64());
+            Assert.True(status.GetProperty("oldestUnpublishedAgeSeconds").GetDouble() > 0);
+            Assert.True(await _api.ScalarAsync<long>("select count(*) from outbox where published_at is null") > KafkaPlatformFixture.BacklogCountLimit);
         }
         finally
         {
@@ -142,6 +163,7 @@ public sealed partial class KafkaPipelineTests(KafkaPlatformFixture fixture, Xun
         output.WriteLine($"{orders.Count} orders finished {up.ElapsedMilliseconds} ms after the broker came back");
         await fixture.WaitForEmptyOutboxAsync(TimeSpan.FromSeconds(90));
         output.WriteLine($"outbox empty {up.ElapsedMilliseconds} ms after the broker came back");
+        await WaitForRelayStatusAsync(s => s.GetProperty("backlog").GetInt64() == 0 && !s.GetProperty("backlogCapped").GetBoolean(), "the reported backlog to reach 0");
         var stored = await StoredEventsAsync(StreamsOf(sku, orders));
         AssertCompleteAndOrdered(stored, fixture.ReadAll([.. fixture.Topics.EventTopics]));
         await fixture.WaitForConsumerAsync([.. stored.Select(e => e.EventId)], TimeSpan.FromSeconds(90));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
 using OrderPlatform.Contracts;
 using OrderPlatform.KafkaMock;
@@ -23,7 +24,14 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
 
     public KafkaTopics Topics { get; } = new();
 
+    /// <summary>How far the silo's relay counts its backlog: small, so that a broker outage in a test goes past it.</summary>
+    public const int BacklogCountLimit = 5;
+
     public Platform Api => new(Silo.Http, ConnectionString);
+
+    /// <summary>The silo's <c>GET /relay/status</c>.</summary>
+    public async Task<JsonElement> RelayStatusAsync() =>
+        JsonDocument.Parse(await Silo.Http.GetStringAsync(new Uri("/relay/status", UriKind.Relative))).RootElement.Clone();
 
     public async Task InitializeAsync()
     {
@@ -39,6 +47,7 @@ public sealed class KafkaPlatformFixture : IAsyncLifetime
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["Relay__PollInterval"] = "00:00:00.200",
             ["Relay__DeliveryTimeout"] = "00:01:00",
+            ["Relay__BacklogCountLimit"] = BacklogCountLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Consumer = ConsumerProcess.Start(ConnectionString, Kafka.BootstrapServers, Schema, ConsumerGroup);
     }
