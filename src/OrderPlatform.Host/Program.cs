@@ -187,19 +187,24 @@ app.UseStatusCodePages();
 
 app.MapOpenApi();
 app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
-app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IOptions<KafkaOptions> kafka, Microsoft.Extensions.Options.IOptions<RelayOptions> options) => TypedResults.Ok(new
+app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IOptions<KafkaOptions> kafka, Microsoft.Extensions.Options.IOptions<RelayOptions> options) =>
 {
-    enabled = !string.IsNullOrWhiteSpace(kafka.Value.BootstrapServers),
-    // What this silo's relay does with a row once the broker has it: deletes it, or marks it and purges it after the retention.
-    publishedRows = options.Value.DeleteOnPublish ? "deleted" : "marked",
-    backlog = relay.Backlog,
-    // Whether the backlog is longer than the count goes (Relay:BacklogCountLimit): then it is at least that.
-    backlogCapped = relay.BacklogCapped,
-    oldestUnpublishedAgeSeconds = relay.OldestUnpublishedAgeSeconds,
-    sharesHeld = relay.SharesHeld,
-    publishedBySilo = relay.PublishedTotal,
-    scanFloor = relay.ScanFloor,
-})).WithTags("Operations").WithSummary("Outbox backlog (counted up to a limit), age of the oldest unpublished event, this silo's share of the relay, whether it deletes or marks published rows, and the outbox id its reads start from.");
+    // One reading: its count, whether the count stopped at its limit, and the oldest row's age were taken together.
+    var backlog = relay.Backlog;
+    return TypedResults.Ok(new
+    {
+        enabled = !string.IsNullOrWhiteSpace(kafka.Value.BootstrapServers),
+        // What this silo's relay does with a row once the broker has it: deletes it, or marks it and purges it after the retention.
+        publishedRows = options.Value.DeleteOnPublish ? "deleted" : "marked",
+        backlog = backlog.Backlog,
+        // Whether the backlog is longer than the count goes (Relay:BacklogCountLimit): then it is at least that.
+        backlogCapped = backlog.Capped,
+        oldestUnpublishedAgeSeconds = backlog.OldestAgeSeconds,
+        sharesHeld = relay.SharesHeld,
+        publishedBySilo = relay.PublishedTotal,
+        scanFloor = relay.ScanFloor,
+    });
+}).WithTags("Operations").WithSummary("Outbox backlog (counted up to a limit), age of the oldest unpublished event, this silo's share of the relay, whether it deletes or marks published rows, and the outbox id its reads start from.");
 app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, IPaymentGateway gateway, bool? collect) =>
 {
     if (collect == true)

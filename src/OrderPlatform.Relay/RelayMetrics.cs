@@ -10,9 +10,7 @@ public sealed class RelayMetrics : IDisposable
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _published;
     private readonly Histogram<double> _lag;
-    private long _backlog;
-    private bool _backlogCapped;
-    private double _oldestAgeSeconds;
+    private BacklogReading _backlog = new(0, false, 0);
     private int _sharesHeld;
     private long _publishedTotal;
     private long _scanFloor;
@@ -21,17 +19,13 @@ public sealed class RelayMetrics : IDisposable
     {
         _published = _meter.CreateCounter<long>("orderplatform.relay.published", "{event}", "Events published and acknowledged by the broker.");
         _lag = _meter.CreateHistogram<double>("orderplatform.relay.publish_lag", "ms", "From the event's commit to the broker's acknowledgement.");
-        _meter.CreateObservableGauge("orderplatform.relay.backlog", () => Interlocked.Read(ref _backlog), "{event}", "Outbox rows not yet published, counted up to Relay:BacklogCountLimit.");
-        _meter.CreateObservableGauge("orderplatform.relay.oldest_unpublished_age", () => Volatile.Read(ref _oldestAgeSeconds), "s", "Age of the oldest unpublished outbox row.");
+        _meter.CreateObservableGauge("orderplatform.relay.backlog", () => Volatile.Read(ref _backlog).Backlog, "{event}", "Outbox rows not yet published, counted up to Relay:BacklogCountLimit.");
+        _meter.CreateObservableGauge("orderplatform.relay.oldest_unpublished_age", () => Volatile.Read(ref _backlog).OldestAgeSeconds, "s", "Age of the oldest unpublished outbox row.");
         _meter.CreateObservableGauge("orderplatform.relay.shares_held", () => Volatile.Read(ref _sharesHeld), "{share}", "Outbox shares this silo publishes.");
     }
 
-    public long Backlog => Interlocked.Read(ref _backlog);
-
-    /// <summary>Whether the backlog was longer than the count's limit (<see cref="RelayOptions.BacklogCountLimit"/>), which <see cref="Backlog"/> then is.</summary>
-    public bool BacklogCapped => Volatile.Read(ref _backlogCapped);
-
-    public double OldestUnpublishedAgeSeconds => Volatile.Read(ref _oldestAgeSeconds);
+    /// <summary>The last backlog reading, its three parts taken together.</summary>
+    public BacklogReading Backlog => Volatile.Read(ref _backlog);
 
     public int SharesHeld => Volatile.Read(ref _sharesHeld);
 
@@ -52,14 +46,16 @@ public sealed class RelayMetrics : IDisposable
         }
     }
 
-    public void Observed(long backlog, bool capped, double oldestAgeSeconds)
-    {
-        Interlocked.Exchange(ref _backlog, backlog);
-        Volatile.Write(ref _backlogCapped, capped);
-        Volatile.Write(ref _oldestAgeSeconds, oldestAgeSeconds);
-    }
+    public void Observed(long backlog, bool capped, double oldestAgeSeconds) =>
+        Volatile.Write(ref _backlog, new BacklogReading(backlog, capped, oldestAgeSeconds));
 
     public void Holding(int shares) => Volatile.Write(ref _sharesHeld, shares);
 
     public void Dispose() => _meter.Dispose();
 }
+
+/// <summary>
+/// Unpublished outbox rows counted up to <see cref="RelayOptions.BacklogCountLimit"/> (<paramref name="Capped"/> when there
+/// were more, and <paramref name="Backlog"/> is then the limit), and the age of the oldest in seconds.
+/// </summary>
+public sealed record BacklogReading(long Backlog, bool Capped, double OldestAgeSeconds);
