@@ -22,7 +22,8 @@
 #   "live MB" is the GC heap after the last full collection, forced at every moment but those placing orders (so with
 #   the orders held in flight too); "heap MB" counts garbage),
 #   --statements (also print where PostgreSQL's execution time went during the load, by statement, from
-#   pg_stat_statements: the server is restarted with it preloaded if it runs without it).
+#   pg_stat_statements: the server is restarted with it preloaded if it runs without it; the load generator's own
+#   statements, tagged /* load generator */, are left out of the shares and summed apart).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
 set -euo pipefail
@@ -31,7 +32,7 @@ cd "$(dirname "$0")/.."
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 settle=100:60
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
@@ -234,13 +235,21 @@ if [[ -n "$statements" ]]; then
   echo "PostgreSQL execution time by statement during the load (pg_stat_statements, database $database):"
   "${psql[@]}" -d "$database" -F $'\t' -c "
     with s as (select query, calls, rows, total_exec_time, toplevel from pg_stat_statements
-               where dbid = (select oid from pg_database where datname = current_database()))
+               where dbid = (select oid from pg_database where datname = current_database())
+                 and query not like '/* load generator */%')
     select to_char(100 * total_exec_time / nullif((select sum(total_exec_time) from s where toplevel), 0), '990.0') || '%',
            calls, to_char(total_exec_time / nullif(calls, 0), '990.000') || ' ms', round(rows::numeric / nullif(calls, 0), 1),
            case when toplevel then '' else '(nested) ' end || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
       from s order by total_exec_time desc limit 15" |
     awk -F'\t' 'BEGIN { printf "%7s %9s %11s %8s  %s\n", "share", "calls", "per call", "rows", "statement" }
                  { printf "%7s %9s %11s %8s  %s\n", $1, $2, $3, $4, $5 }'
+  # The load generator's own statements (its samples, its read of the orders' milestones after each run) are left out
+  # of the shares above: they are the benchmark's, not the platform's.
+  "${psql[@]}" -d "$database" -c "
+    select 'left out: the load generator''s own statements, ' || coalesce(sum(calls), 0) || ' calls, '
+           || to_char(coalesce(sum(total_exec_time), 0), 'FM999990.0') || ' ms'
+      from pg_stat_statements
+     where dbid = (select oid from pg_database where datname = current_database()) and query like '/* load generator */%'"
 fi
 [[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
 for n in $(seq 1 "$silos"); do

@@ -37,7 +37,7 @@ internal static class OrderStages
         foreach (var chunk in orders.Chunk(OrdersPerStatement))
         {
             await using var command = dataSource.CreateCommand(
-                "select stream_id, event_type, recorded_at from events where stream_id = any($1) and event_type = any($2)");
+                OwnStatements.Tag + "select stream_id, event_type, recorded_at from events where stream_id = any($1) and event_type = any($2)");
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. chunk.SelectMany(StreamIds)] });
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Milestones });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -267,7 +267,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
     }
 
     private async Task<long> CommitsAsync(CancellationToken cancellationToken) =>
-        await ScalarAsync("select xact_commit from pg_stat_database where datname = current_database()", cancellationToken).ConfigureAwait(false);
+        await ScalarAsync(OwnStatements.Tag + "select xact_commit from pg_stat_database where datname = current_database()", cancellationToken).ConfigureAwait(false);
 
     /// <summary>The server's WAL counters (pg_stat_wal); null where it has none (before PostgreSQL 14).</summary>
     private async Task<(long Syncs, long Records, long Bytes)?> WalAsync(CancellationToken cancellationToken)
@@ -276,7 +276,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         {
             await using var connection = new NpgsqlConnection(postgres);
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand("select wal_sync, wal_records, wal_bytes::bigint from pg_stat_wal", connection);
+            await using var command = new NpgsqlCommand(OwnStatements.Tag + "select wal_sync, wal_records, wal_bytes::bigint from pg_stat_wal", connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
@@ -288,7 +288,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
     }
 
     private async Task<long> UnfinishedSagasAsync(CancellationToken cancellationToken) =>
-        await ScalarAsync("select count(*) from sagas where not finished", cancellationToken).ConfigureAwait(false);
+        await ScalarAsync(OwnStatements.Tag + "select count(*) from sagas where not finished", cancellationToken).ConfigureAwait(false);
 
     private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
     {
