@@ -320,5 +320,16 @@ app.Lifetime.ApplicationStarted.Register(() =>
         orleans.SiloPort, orleans.GatewayPort, started.ElapsedMilliseconds, applied.Count == 0 ? "none" : string.Join(", ", applied), string.Join(", ", app.Urls));
 });
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException e)
+{
+    // Sections checked by their attributes at start (Relay, Kafka, Saga, ...): refused before the silo joins its cluster
+    // or serves a request, with what was wrong instead of a crash and a stack trace.
+    Console.Error.WriteLine($"A setting cannot be used: {string.Join(" ", e.Failures)}");
+    return 2;
+}
+
 return 0;

@@ -1,6 +1,6 @@
 namespace OrderPlatform.IntegrationTests;
 
-/// <summary>A silo refuses settings it cannot run with before it touches the database: exit code 2 and a message saying why.</summary>
+/// <summary>A silo refuses settings it cannot run with, with exit code 2 and a message saying why: most before it touches the database, the sections checked by their attributes as the host starts.</summary>
 public sealed class HostConfigurationTests
 {
     private const string Unreachable = "Host=127.0.0.1;Port=9;Username=nobody;Database=none";
@@ -37,5 +37,22 @@ public sealed class HostConfigurationTests
 
         Assert.Equal(2, exitCode);
         Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Relay__BacklogCountLimit", "0", "The field BacklogCountLimit must be between 1 and 10000000.")]
+    [InlineData("Relay__BatchSize", "20000", "The field BatchSize must be between 1 and 10000.")]
+    public async Task A_silo_with_a_section_setting_out_of_range_exits_with_code_2_and_says_which(string setting, string value, string message)
+    {
+        // These sections are checked when the host starts, after the migrations: the database must be there.
+        var connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("settings");
+        var (exitCode, error, _) = await SiloProcess.RunUntilExitAsync(
+            new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString, [setting] = value },
+            TimeSpan.FromSeconds(90));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("A setting cannot be used", error, StringComparison.Ordinal);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
     }
 }
