@@ -26,13 +26,16 @@
 #   statements, tagged /* load generator */, are left out of the shares and summed apart).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
+# A server the benchmark starts takes further settings from ORDERPLATFORM_PGSETTINGS, e.g. "-c shared_buffers=2GB", to
+# compare them side by side (pgbench runs against the same server). After the load it prints what the server did: its
+# checkpoints, the buffers that backends had to write themselves, and the platform database's cache hits and size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 settle=100:60
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
@@ -99,7 +102,7 @@ rm -f "$state/arguments.log"
 scripts/local-postgres.sh status >/dev/null 2>&1 || postgres_started=yes
 psql=(env PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -h 127.0.0.1 -p "$ORDERPLATFORM_PGPORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 if [[ -n "$statements" ]]; then
-  export ORDERPLATFORM_PGSETTINGS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  export ORDERPLATFORM_PGSETTINGS="${ORDERPLATFORM_PGSETTINGS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
   if [[ -z "$postgres_started" && "$("${psql[@]}" -d postgres -c "show shared_preload_libraries")" != *pg_stat_statements* ]]; then
     scripts/local-postgres.sh stop >/dev/null
     postgres_started=yes
@@ -111,6 +114,7 @@ postmaster_pid="$(head -n 1 "$ORDERPLATFORM_PGDATA/postmaster.pid" 2>/dev/null |
 [[ "$postmaster_pid" =~ ^[1-9][0-9]*$ ]] || { echo "No postmaster pid in $ORDERPLATFORM_PGDATA/postmaster.pid." >&2; exit 1; }
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
 durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
+memory_settings="shared_buffers $("${psql[@]}" -d postgres -c "show shared_buffers"), max_wal_size $("${psql[@]}" -d postgres -c "show max_wal_size")"
 
 # The memory run skips pgbench: it measures memory, not speed.
 tps=0
@@ -224,8 +228,10 @@ fi
 if [[ -n "$statements" ]]; then
   "${psql[@]}" -d "$database" -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
 fi
+# The server's counters from here on are the measured load's (and the load generator's samples).
+"${psql[@]}" -d "$database" -c "select pg_stat_reset_shared('bgwriter')" -c "select pg_stat_reset()" >/dev/null
 echo
-echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version ($durability), $silos silo(s), pgbench $tps tps"
+echo "OrderPlatform benchmark $stamp: $(nproc) cores, PostgreSQL $server_version ($durability; $memory_settings), $silos silo(s), pgbench $tps tps"
 status=0
 dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll "${arguments[@]}" || status=$?
 if [[ -n "$statements" ]]; then
@@ -252,14 +258,30 @@ if [[ -n "$statements" ]]; then
      where dbid = (select oid from pg_database where datname = current_database()) and query like '/* load generator */%'"
 fi
 [[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
+# What the server did during the load: checkpoints asked for by WAL volume (max_wal_size reached) write pages early and
+# add full-page images to the WAL; buffers written by backends are pages a backend had to evict itself (no clean buffer
+# left in shared_buffers) or new pages of a growing table; blocks read missed shared_buffers (the OS cache may still
+# have had them).
+IFS='|' read -r checkpoints_timed checkpoints_requested buffers_checkpoint buffers_backend blocks_read blocks_hit database_bytes < <(
+  "${psql[@]}" -d "$database" -c "
+    select b.checkpoints_timed, b.checkpoints_req, b.buffers_checkpoint, b.buffers_backend, d.blks_read, d.blks_hit,
+           pg_database_size(current_database())
+      from pg_stat_bgwriter b, pg_stat_database d where d.datname = current_database()")
+echo "PostgreSQL during the load: checkpoints $checkpoints_timed timed, $checkpoints_requested asked for by WAL volume" \
+  "($buffers_checkpoint buffers written); $buffers_backend buffers written by backends; platform database" \
+  "$(awk -v r="$blocks_read" -v h="$blocks_hit" 'BEGIN { printf "%.2f", ((r + h) > 0 ? 100 * h / (r + h) : 100) }')% of" \
+  "$((blocks_read + blocks_hit)) block reads from shared_buffers, $((database_bytes / 1048576)) MB"
 for n in $(seq 1 "$silos"); do
   kill -0 "${silo_pids[n-1]}" 2>/dev/null || { echo "silo $n (pid ${silo_pids[n-1]}) exited during the benchmark: its numbers are void; see $state/silo-$n.log" >&2; status=1; }
 done
 
 results="$state/bench-$stamp.json"
 {
-  printf '{\n  "stamp": "%s",\n  "cores": %s,\n  "postgres": {"version": "%s", "synchronousCommit": "%s", "fsync": "%s"},\n' \
-    "$stamp" "$(nproc)" "$server_version" "$("${psql[@]}" -d postgres -c "show synchronous_commit")" "$("${psql[@]}" -d postgres -c "show fsync")"
+  printf '{\n  "stamp": "%s",\n  "cores": %s,\n  "postgres": {"version": "%s", "synchronousCommit": "%s", "fsync": "%s", "sharedBuffers": "%s", "maxWalSize": "%s",\n' \
+    "$stamp" "$(nproc)" "$server_version" "$("${psql[@]}" -d postgres -c "show synchronous_commit")" "$("${psql[@]}" -d postgres -c "show fsync")" \
+    "$("${psql[@]}" -d postgres -c "show shared_buffers")" "$("${psql[@]}" -d postgres -c "show max_wal_size")"
+  printf '    "duringLoad": {"checkpointsTimed": %s, "checkpointsRequested": %s, "buffersCheckpoint": %s, "buffersBackend": %s, "blocksRead": %s, "blocksHit": %s, "databaseBytes": %s}},\n' \
+    "$checkpoints_timed" "$checkpoints_requested" "$buffers_checkpoint" "$buffers_backend" "$blocks_read" "$blocks_hit" "$database_bytes"
   printf '  "pgbench": {"tps": %s, "clients": 4, "threads": 2, "seconds": %s, "scale": %s},\n  "silos": %s,\n  "loadgen": ' \
     "$tps" "$pgbench_seconds" "$pgbench_scale" "$silos"
   sed 's/^/  /' "$loadgen_json" | sed '1s/^  //'
