@@ -259,9 +259,8 @@ if [[ -n "$statements" ]]; then
 fi
 [[ $status -le 1 ]] || { echo "The load generator could not run (exit code $status)." >&2; exit "$status"; }
 # What the server did during the load: checkpoints asked for by WAL volume (max_wal_size reached) write pages early and
-# add full-page images to the WAL; buffers written by backends are pages a backend had to evict itself (no clean buffer
-# left in shared_buffers) or new pages of a growing table; blocks read missed shared_buffers (the OS cache may still
-# have had them).
+# add full-page images to the WAL; buffers written by backends are dirty pages a backend had to evict itself to make
+# room in shared_buffers; blocks read missed shared_buffers (the OS cache may still have had them).
 IFS='|' read -r checkpoints_timed checkpoints_requested buffers_checkpoint buffers_backend blocks_read blocks_hit database_bytes < <(
   "${psql[@]}" -d "$database" -c "
     select b.checkpoints_timed, b.checkpoints_req, b.buffers_checkpoint, b.buffers_backend, d.blks_read, d.blks_hit,
