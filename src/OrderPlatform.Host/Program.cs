@@ -108,6 +108,12 @@ builder.Services.AddOptions<OrleansOptions>().BindConfiguration(OrleansOptions.S
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(IdempotencyOptions.Section).Get<IdempotencyStoreOptions>() ?? new IdempotencyStoreOptions());
 
 var orleans = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+
+// Orleans opens its own connections for the membership and reminder tables (a third pool, Npgsql's, keyed by this
+// string): named too, so pg_stat_activity tells them from the platform's.
+var orleansConnection = new NpgsqlConnectionStringBuilder(connectionString);
+orleansConnection.ApplicationName ??= "orderplatform-orleans";
+var orleansConnectionString = orleansConnection.ConnectionString;
 builder.UseOrleans(silo =>
 {
     silo.Configure<ClusterOptions>(o =>
@@ -119,12 +125,12 @@ builder.UseOrleans(silo =>
     silo.UseAdoNetClustering(o =>
     {
         o.Invariant = "Npgsql";
-        o.ConnectionString = connectionString;
+        o.ConnectionString = orleansConnectionString;
     });
     silo.UseAdoNetReminderService(o =>
     {
         o.Invariant = "Npgsql";
-        o.ConnectionString = connectionString;
+        o.ConnectionString = orleansConnectionString;
     });
 
     // Detect a killed silo in seconds rather than the default half minute, so its grains move quickly.
