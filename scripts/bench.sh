@@ -113,8 +113,10 @@ scripts/local-postgres.sh start >/dev/null
 postmaster_pid="$(head -n 1 "$ORDERPLATFORM_PGDATA/postmaster.pid" 2>/dev/null || true)"
 [[ "$postmaster_pid" =~ ^[1-9][0-9]*$ ]] || { echo "No postmaster pid in $ORDERPLATFORM_PGDATA/postmaster.pid." >&2; exit 1; }
 server_version="$("${psql[@]}" -d postgres -c "show server_version")"
-durability="synchronous_commit=$("${psql[@]}" -d postgres -c "show synchronous_commit"), fsync=$("${psql[@]}" -d postgres -c "show fsync")"
-memory_settings="shared_buffers $("${psql[@]}" -d postgres -c "show shared_buffers"), max_wal_size $("${psql[@]}" -d postgres -c "show max_wal_size")"
+synchronous_commit="$("${psql[@]}" -d postgres -c "show synchronous_commit")" fsync="$("${psql[@]}" -d postgres -c "show fsync")"
+shared_buffers="$("${psql[@]}" -d postgres -c "show shared_buffers")" max_wal_size="$("${psql[@]}" -d postgres -c "show max_wal_size")"
+durability="synchronous_commit=$synchronous_commit, fsync=$fsync"
+memory_settings="shared_buffers $shared_buffers, max_wal_size $max_wal_size"
 
 # The memory run skips pgbench: it measures memory, not speed.
 tps=0
@@ -277,8 +279,7 @@ done
 results="$state/bench-$stamp.json"
 {
   printf '{\n  "stamp": "%s",\n  "cores": %s,\n  "postgres": {"version": "%s", "synchronousCommit": "%s", "fsync": "%s", "sharedBuffers": "%s", "maxWalSize": "%s",\n' \
-    "$stamp" "$(nproc)" "$server_version" "$("${psql[@]}" -d postgres -c "show synchronous_commit")" "$("${psql[@]}" -d postgres -c "show fsync")" \
-    "$("${psql[@]}" -d postgres -c "show shared_buffers")" "$("${psql[@]}" -d postgres -c "show max_wal_size")"
+    "$stamp" "$(nproc)" "$server_version" "$synchronous_commit" "$fsync" "$shared_buffers" "$max_wal_size"
   printf '    "duringLoad": {"checkpointsTimed": %s, "checkpointsRequested": %s, "buffersCheckpoint": %s, "buffersBackend": %s, "blocksRead": %s, "blocksHit": %s, "databaseBytes": %s}},\n' \
     "$checkpoints_timed" "$checkpoints_requested" "$buffers_checkpoint" "$buffers_backend" "$blocks_read" "$blocks_hit" "$database_bytes"
   printf '  "pgbench": {"tps": %s, "clients": 4, "threads": 2, "seconds": %s, "scale": %s},\n  "silos": %s,\n  "loadgen": ' \
