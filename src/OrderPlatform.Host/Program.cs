@@ -104,6 +104,9 @@ builder.Services.AddSingleton<IPaymentGateway, SimulatedPaymentGateway>();
 builder.Services.AddOptions<SagaOptions>().BindConfiguration(SagaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PaymentGatewayOptions>().BindConfiguration(PaymentGatewayOptions.Section).ValidateOnStart();
 builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<RunningSagas>();
+builder.Services.AddSingleton<OrderAdmission>();
 builder.Services.AddOptions<OrleansOptions>().BindConfiguration(OrleansOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IConfiguration>().GetSection(IdempotencyOptions.Section).Get<IdempotencyStoreOptions>() ?? new IdempotencyStoreOptions());
 
@@ -211,7 +214,7 @@ app.MapGet("/relay/status", (RelayMetrics relay, Microsoft.Extensions.Options.IO
         scanFloor = relay.ScanFloor,
     });
 }).WithTags("Operations").WithSummary("Outbox backlog (counted up to a limit), age of the oldest unpublished event, this silo's share of the relay, whether it deletes or marks published rows, and the outbox id its reads start from.");
-app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, IPaymentGateway gateway, bool? collect) =>
+app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, PostgresEventStore store, IdempotencyStore idempotency, IPaymentGateway gateway, OrderAdmission admission, bool? collect) =>
 {
     if (collect == true)
     {
@@ -231,6 +234,9 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
         activations = statistics.Where(s => s.GrainType.StartsWith("OrderPlatform.", StringComparison.Ordinal))
             .GroupBy(s => s.GrainType.Split(',')[0].Split('.')[^1], StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal),
+        // Sagas running on this silo now, the most it admits new orders beside (Admission:MaxRunningSagas, 0 for no
+        // limit), and the orders refused since start.
+        sagas = new { running = admission.Running, admissionLimit = admission.Limit, refusedOrders = admission.Refused },
         workingSetBytes = process.WorkingSet64,
         gcHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
         gcCommittedBytes = gc.TotalCommittedBytes,
@@ -263,7 +269,7 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
         providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings.Snapshot(),
         idempotency = idempotency.Counters,
     });
-}).WithTags("Operations").WithSummary("This silo's grain activations by type, its memory (working set, GC heap), and running counters "
+}).WithTags("Operations").WithSummary("This silo's grain activations by type, the sagas running on it against its admission limit with the orders refused, its memory (working set, GC heap), and running counters "
     + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends and the payment simulator's answers by time waiting for their statement and time in it) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();

@@ -23,6 +23,7 @@ public sealed class OrderSagaGrain(
     PostgresEventStore store,
     TimeProvider time,
     IOptions<SagaOptions> options,
+    RunningSagas running,
     ILogger<OrderSagaGrain> logger)
     : EventSourcedGrain<OrderSaga, SagaEvent>(store, EventTypes.Sagas, time), IOrderSagaGrain, IRemindable
 {
@@ -311,6 +312,7 @@ public sealed class OrderSagaGrain(
             RequestContext.Set(CorrelationKey, correlationId);
         }
 
+        running.Started();
         try
         {
             while (true)
@@ -348,6 +350,10 @@ public sealed class OrderSagaGrain(
             logger.LogWarning(e, "Saga {OrderId} stopped on an error; retrying shortly.", OrderId);
             await CatchUpQuietlyAsync();
             ScheduleWakeUp(_policy.RetryDelay(3, Random.Shared.NextDouble()));
+        }
+        finally
+        {
+            running.Stopped();
         }
     }
 

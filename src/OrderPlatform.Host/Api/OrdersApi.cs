@@ -40,7 +40,8 @@ public static class OrdersApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/{orderId:guid}", GetOrderAsync)
             .WithSummary("Status, lines, total, payment and the saga's steps of one order. With `Prefer: wait=N` (RFC 7240, "
@@ -58,7 +59,29 @@ public static class OrdersApi
         return group;
     }
 
-    private static Task<IResult> PlaceOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
+    /// <summary>
+    /// A silo with as many orders under way as it takes (<see cref="OrderAdmission"/>) refuses the order before it reads
+    /// the request: 503 with Retry-After, nothing written, the key left free for the retry.
+    /// </summary>
+    private static async Task<IResult> PlaceOrderAsync(HttpContext http, OrderAdmission admission, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains)
+    {
+        if (!admission.TryEnter())
+        {
+            http.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Overloaded(admission.Limit);
+        }
+
+        try
+        {
+            return await PlaceAdmittedOrderAsync(http, requests, store, grains);
+        }
+        finally
+        {
+            admission.Leave();
+        }
+    }
+
+    private static Task<IResult> PlaceAdmittedOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
         requests.HandleAsync(http, MaxOrderBodyBytes, bodyRequired: true, async (raw, cancellationToken) =>
         {
             var (body, problem) = OrderRequests.Parse<PlaceOrderBody>(raw);

@@ -58,6 +58,13 @@ public static class Problems
     public static IResult Conflict(string detail) => Results.Problem(
         detail: detail, statusCode: StatusCodes.Status409Conflict, title: "Not possible in the current state.", type: TypeBase + "conflict");
 
+    public static IResult Overloaded(int limit) => Results.Problem(
+        detail: $"This silo has {limit} orders under way, as many as it takes. Nothing was written: retry after the Retry-After "
+            + "seconds with the same Idempotency-Key.",
+        statusCode: StatusCodes.Status503ServiceUnavailable,
+        title: "Too many orders under way.",
+        type: TypeBase + "overloaded");
+
     public static IResult Unavailable(string detail) => Results.Problem(
         detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Temporarily unavailable.", type: TypeBase + "unavailable");
 }

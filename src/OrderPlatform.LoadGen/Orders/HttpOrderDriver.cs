@@ -6,7 +6,8 @@ namespace OrderPlatform.LoadGen.Orders;
 
 /// <summary>
 /// One order through the REST API, as a careful client does it: POST /orders under an idempotency key (a 5xx, a
-/// 409 or a lost connection is sent again with the same key, to the next target), then GET /orders/{id} with
+/// 409 or a lost connection is sent again with the same key, to the next target, no sooner than a Retry-After the answer
+/// gave, spread by up to half of it again so that refused clients do not come back all at once), then GET /orders/{id} with
 /// <c>Prefer: wait=N</c> until the saga is Finished. A server that does not honour the preference answers at once;
 /// the client then asks again after the poll interval, doubled after each such answer up to eight times the interval,
 /// so that hundreds of orders in flight do not turn into thousands of reads a second. Everything is bounded by the
@@ -44,7 +45,7 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(targets[target], "orders"));
             request.Content = new ByteArrayContent(body) { Headers = { ContentType = Json } };
             request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-            var (status, content) = await SendAsync(request, Min(remaining, RequestTimeout), cancellationToken).ConfigureAwait(false);
+            var (status, content, _, retryAfter) = await SendForStateAsync(request, Min(remaining, RequestTimeout), cancellationToken).ConfigureAwait(false);
             if (status is >= 200 and < 300)
             {
                 if (ReadOrderId(content) is not { } id)
@@ -66,7 +67,7 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
             lastFailure = status == 0 ? ErrorKinds.Transport : ErrorKinds.Http(status);
             retries++;
             target = (target + 1) % targets.Count;
-            await DelayAsync(Backoff(retries), deadline, clock, cancellationToken).ConfigureAwait(false);
+            await DelayAsync(RetryDelay(retries, retryAfter, Random.Shared.NextDouble()), deadline, clock, cancellationToken).ConfigureAwait(false);
         }
 
         var path = $"orders/{orderId}";
@@ -82,7 +83,7 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
             var wait = (int)Math.Clamp(Math.Ceiling(remaining.TotalSeconds), 1, MaxPreferWaitSeconds);
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(targets[target], path));
             request.Headers.TryAddWithoutValidation("Prefer", $"wait={wait}");
-            var (status, content, waited) = await SendForStateAsync(request, remaining, cancellationToken).ConfigureAwait(false);
+            var (status, content, waited, _) = await SendForStateAsync(request, remaining, cancellationToken).ConfigureAwait(false);
             if (status == 200)
             {
                 var state = ReadState(content);
@@ -116,15 +117,11 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
         }
     }
 
-    /// <returns>The status (0 when no answer came in time) and the body.</returns>
-    private async Task<(int Status, byte[] Content)> SendAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var (status, content, _) = await SendForStateAsync(request, timeout, cancellationToken).ConfigureAwait(false);
-        return (status, content);
-    }
-
-    /// <returns>The status (0 when no answer came in time), the body, and whether the server honoured <c>Prefer: wait</c>.</returns>
-    private async Task<(int Status, byte[] Content, bool Waited)> SendForStateAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <returns>
+    /// The status (0 when no answer came in time), the body, whether the server honoured <c>Prefer: wait</c>, and the
+    /// answer's Retry-After, if it had one.
+    /// </returns>
+    private async Task<(int Status, byte[] Content, bool Waited, TimeSpan? RetryAfter)> SendForStateAsync(HttpRequestMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attempt.CancelAfter(timeout);
@@ -132,15 +129,18 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, attempt.Token).ConfigureAwait(false);
             var content = await response.Content.ReadAsByteArrayAsync(attempt.Token).ConfigureAwait(false);
-            return ((int)response.StatusCode, content, response.Headers.Contains("Preference-Applied"));
+            var retryAfter = response.Headers.RetryAfter is { } after
+                ? after.Delta ?? (after.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+                : null;
+            return ((int)response.StatusCode, content, response.Headers.Contains("Preference-Applied"), retryAfter);
         }
         catch (HttpRequestException)
         {
-            return (0, [], false);
+            return (0, [], false, null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (0, [], false);
+            return (0, [], false, null);
         }
     }
 
@@ -185,6 +185,16 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
     }
 
     private static TimeSpan Backoff(int retries) => TimeSpan.FromMilliseconds(Math.Min(1000, 50 * Math.Pow(2, Math.Min(retries - 1, 5))));
+
+    /// <summary>
+    /// The pause before the <paramref name="retries"/>th retry: the backoff (50 ms doubling to 1 s), or the answer's
+    /// Retry-After when that is longer, lengthened by <paramref name="jitter"/> (0 to 1) times half of it.
+    /// </summary>
+    internal static TimeSpan RetryDelay(int retries, TimeSpan? retryAfter, double jitter)
+    {
+        var backoff = Backoff(retries);
+        return retryAfter is { } after && after > backoff ? after + (after / 2 * Math.Clamp(jitter, 0, 1)) : backoff;
+    }
 
     private static async Task DelayAsync(TimeSpan delay, TimeSpan deadline, RunClock clock, CancellationToken cancellationToken)
     {
