@@ -179,6 +179,19 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void A_run_whose_silos_refused_orders_says_how_many_under_the_table_and_in_the_json()
+    {
+        var run = Run(600, 0, 900) with { Server = Watched with { RefusedOrders = 1_234 } };
+
+        Assert.Equal(["  fixed 600/s: the silos refused 1234 POSTs as over their admission limit (sent again after Retry-After)"], ReportText.Details(run));
+        Assert.Empty(ReportText.Details(Run(600, 0, 900) with { Server = Watched with { RefusedOrders = 0 } }));
+
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
+        using var document = JsonDocument.Parse(report.ToJson());
+        Assert.Equal(1_234, document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("refusedOrders").GetInt64());
+    }
+
+    [Fact]
     public void Order_n_takes_the_nth_sku_and_token_in_turn_in_the_body_the_api_documents()
     {
         var mix = new OrderMix("bench-sku", 3, ["tok_approve", "tok_decline"]);

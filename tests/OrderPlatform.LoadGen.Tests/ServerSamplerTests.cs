@@ -93,6 +93,20 @@ public sealed class ServerSamplerTests
     }
 
     [Theory]
+    [InlineData("""{"sagas":{"running":3,"admissionLimit":1000,"refusedOrders":42}}""", 42L)]
+    [InlineData("""{"sagas":{"running":3,"admissionLimit":1000,"refusedOrders":0}}""", 0L)]
+    [InlineData("""{"sagas":{"running":3}}""", null)]
+    [InlineData("""{"sagas":{"refusedOrders":"42"}}""", null)]
+    [InlineData("""{"silo":"S1"}""", null)]
+    [InlineData("""[1,2,3]""", null)]
+    public void The_orders_a_silo_refused_are_read_from_its_status_when_it_tells(string json, long? refused)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Equal(refused, ServerSampler.ReadRefusedOrders(document.RootElement));
+    }
+
+    [Theory]
     [InlineData("""{"enabled":true,"backlog":12,"oldestUnpublishedAgeSeconds":0.25}""", 12L, 0.25)]
     [InlineData("""{"enabled":false,"backlog":12,"oldestUnpublishedAgeSeconds":0.25}""", null, null)]
     [InlineData("""{"enabled":true,"backlog":"12","oldestUnpublishedAgeSeconds":0.25}""", null, null)]

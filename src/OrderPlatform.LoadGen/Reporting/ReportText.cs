@@ -98,6 +98,11 @@ internal static class ReportText
             }
         }
 
+        if (run.Server?.RefusedOrders is > 0 and { } refused)
+        {
+            yield return $"  {run.Phase} {Number(run.OfferedRate)}/s: the silos refused {Number(refused)} POSTs as over their admission limit (sent again after Retry-After)";
+        }
+
         foreach (var (what, writes) in new[] { ("the silos' appends", run.Server?.Appends), ("the payment simulator's answers", run.Server?.ProviderAnswers) })
         {
             if (writes is { Requests: > 0 })

@@ -34,6 +34,12 @@ internal sealed record ServerMetrics(
 
     public WriteTimingSummary? ProviderAnswers { get; init; }
 
+    /// <summary>
+    /// POSTs the silos refused in the window as over their admission limit (<c>Admission:MaxRunningSagas</c>), each sent
+    /// again after its Retry-After; null when a silo does not tell.
+    /// </summary>
+    public long? RefusedOrders { get; init; }
+
     /// <summary>WAL records the whole server wrote in the window (<c>pg_stat_wal.wal_records</c>).</summary>
     public long? WalRecords { get; init; }
 

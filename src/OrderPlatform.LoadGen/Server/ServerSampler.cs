@@ -133,6 +133,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         {
             Appends = Between(writesAtStart?.Appends, writesAtEnd?.Appends),
             ProviderAnswers = Between(writesAtStart?.ProviderAnswers, writesAtEnd?.ProviderAnswers),
+            RefusedOrders = writesAtEnd?.Refused - writesAtStart?.Refused,
             WalRecords = walAtEnd?.Records - walAtStart?.Records,
             WalBytes = walAtEnd?.Bytes - walAtStart?.Bytes,
         };
@@ -210,10 +211,10 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             : null;
 
     /// <summary>
-    /// The grouped appends and the payment simulator's answers of all targets so far (<c>GET /silo/status</c>); null where
-    /// there are no targets or one does not tell.
+    /// The grouped appends and the payment simulator's answers of all targets so far, and the orders they refused as over
+    /// their admission limit (<c>GET /silo/status</c>); null where there are no targets or one does not tell.
     /// </summary>
-    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers)?> WriteCountsAsync(CancellationToken cancellationToken)
+    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, long? Refused)?> WriteCountsAsync(CancellationToken cancellationToken)
     {
         if (targets.Count == 0)
         {
@@ -221,6 +222,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         }
 
         WriteCounts? appends = null, answers = null;
+        long? refused = 0;
         bool appendsTold = true, answersTold = true;
         foreach (var target in targets)
         {
@@ -232,9 +234,10 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
 
             appendsTold &= Add(ref appends, WriteCounts.FromStatus(document.RootElement, "appendTimings"));
             answersTold &= Add(ref answers, WriteCounts.FromStatus(document.RootElement, "providerAnswerTimings"));
+            refused += ReadRefusedOrders(document.RootElement);
         }
 
-        return (appendsTold ? appends : null, answersTold ? answers : null);
+        return (appendsTold ? appends : null, answersTold ? answers : null, refused);
 
         static bool Add(ref WriteCounts? total, WriteCounts? counts)
         {
@@ -247,6 +250,14 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             return true;
         }
     }
+
+    /// <summary>The orders a <c>/silo/status</c> answer says the silo refused since it started; null when it does not say.</summary>
+    internal static long? ReadRefusedOrders(JsonElement status) =>
+        status.ValueKind == JsonValueKind.Object
+        && status.TryGetProperty("sagas", out var sagas) && sagas.ValueKind == JsonValueKind.Object
+        && sagas.TryGetProperty("refusedOrders", out var refused) && refused.ValueKind == JsonValueKind.Number && refused.TryGetInt64(out var count)
+            ? count
+            : null;
 
     /// <summary>A target's JSON answer at <paramref name="path"/>; null when it does not answer in time, fails, or sends no JSON.</summary>
     private async Task<JsonDocument?> GetJsonAsync(Uri target, string path, TimeSpan limit, CancellationToken cancellationToken)
