@@ -29,11 +29,10 @@ public sealed class AdmissionOptions
 /// </summary>
 public sealed class OrderAdmission(RunningSagas running, IOptions<AdmissionOptions> options)
 {
-    private readonly int _limit = options.Value.MaxRunningSagas;
     private long _starting;
     private long _refused;
 
-    public int Limit => _limit;
+    public int Limit { get; } = options.Value.MaxRunningSagas;
 
     public int RetryAfterSeconds { get; } = options.Value.RetryAfterSeconds;
 
@@ -50,7 +49,7 @@ public sealed class OrderAdmission(RunningSagas running, IOptions<AdmissionOptio
     public bool TryEnter()
     {
         var starting = Interlocked.Increment(ref _starting);
-        if (_limit == 0 || running.Count + starting <= _limit)
+        if (Limit == 0 || running.Count + starting <= Limit)
         {
             return true;
         }
