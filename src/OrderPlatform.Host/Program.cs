@@ -235,8 +235,8 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
             .GroupBy(s => s.GrainType.Split(',')[0].Split('.')[^1], StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount), StringComparer.Ordinal),
         // Sagas running on this silo now, the most it admits new orders beside (Admission:MaxRunningSagas, 0 for no
-        // limit), and the orders refused since start.
-        sagas = new { running = admission.Running, admissionLimit = admission.Limit, refusedOrders = admission.Refused },
+        // limit), the orders refused since start, and the Retry-After the latest refusal gave.
+        sagas = new { running = admission.Running, admissionLimit = admission.Limit, refusedOrders = admission.Refused, latestRetryAfterSeconds = admission.RetryAfterSeconds },
         workingSetBytes = process.WorkingSet64,
         gcHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
         gcCommittedBytes = gc.TotalCommittedBytes,

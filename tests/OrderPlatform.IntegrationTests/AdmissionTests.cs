@@ -20,15 +20,16 @@ public sealed class AdmissionTests() : OwnDatabase("admission")
         {
             ["Admission__MaxRunningSagas"] = "2",
             ["Admission__RetryAfterSeconds"] = "3",
+            ["Admission__MaxRetryAfterSeconds"] = "12",
         });
         var api = new Platform(silo.Http, ConnectionString);
         const string sku = "ADMIT-1";
         await api.RestockAsync(sku, 10);
 
-        // Two orders whose payment provider takes 6 s to authorize: their sagas run meanwhile, waiting for it.
-        Guid[] held = [await api.PlaceOrderAsync("tok_slow_6000", Platform.Line(sku, 1)), await api.PlaceOrderAsync("tok_slow_6000", Platform.Line(sku, 1))];
+        // Two orders whose payment provider takes 8 s to authorize: their sagas run meanwhile, waiting for it.
+        Guid[] held = [await api.PlaceOrderAsync("tok_slow_8000", Platform.Line(sku, 1)), await api.PlaceOrderAsync("tok_slow_8000", Platform.Line(sku, 1))];
         var sagas = await SagasAsync(api);
-        Assert.Equal((2L, 2L, 0L), (sagas.Running, sagas.Limit, sagas.Refused));
+        Assert.Equal((2L, 2L, 0L, 3L), (sagas.Running, sagas.Limit, sagas.Refused, sagas.LatestRetryAfter));
 
         const string key = "admission-third";
         var body = Platform.OrderBody("tok_approve", Platform.Line(sku, 1));
@@ -47,6 +48,23 @@ public sealed class AdmissionTests() : OwnDatabase("admission")
         Assert.Equal(0L, await api.ScalarAsync<long>("select count(*) from idempotency_keys where idempotency_key = $1", key));
         sagas = await SagasAsync(api);
         Assert.Equal((2L, 1L), (sagas.Running, sagas.Refused));
+
+        // Sent again every 150 ms while no saga makes room: each second of refusals doubles the Retry-After, up to the
+        // most (Admission:MaxRetryAfterSeconds).
+        var given = new List<int>();
+        var probing = Stopwatch.StartNew();
+        while (given.Count(s => s == 12) < 3 && probing.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(150);
+            using var again = await api.PostJsonAsync("/orders", body, key);
+            Assert.True(again.StatusCode == HttpStatusCode.ServiceUnavailable, $"answered {(int)again.StatusCode} after {probing.Elapsed}");
+            given.Add((int)again.Headers.RetryAfter!.Delta!.Value.TotalSeconds);
+        }
+
+        Assert.True(given.Distinct().SequenceEqual([3, 6, 12]), $"Retry-After given: {string.Join(", ", given)}");
+        Assert.Equal(before, await api.WrittenRowsAsync());
+        sagas = await SagasAsync(api);
+        Assert.Equal((2L, 1L + given.Count, 12L), (sagas.Running, sagas.Refused, sagas.LatestRetryAfter));
 
         foreach (var orderId in held)
         {
@@ -68,12 +86,13 @@ public sealed class AdmissionTests() : OwnDatabase("admission")
         Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"answered {(int)accepted.StatusCode}: {acceptedText}");
         var third = JsonDocument.Parse(acceptedText).RootElement.GetProperty("orderId").GetGuid();
         Assert.Equal("Completed", (await api.WaitUntilFinishedAsync(third)).GetProperty("status").GetString());
-        Assert.Equal(1L, (await SagasAsync(api)).Refused);
+        Assert.Equal(1L + given.Count, (await SagasAsync(api)).Refused);
     }
 
-    private static async Task<(long Running, long Limit, long Refused)> SagasAsync(Platform api)
+    private static async Task<(long Running, long Limit, long Refused, long LatestRetryAfter)> SagasAsync(Platform api)
     {
         var sagas = JsonDocument.Parse(await api.Http.GetStringAsync("/silo/status")).RootElement.GetProperty("sagas");
-        return (sagas.GetProperty("running").GetInt64(), sagas.GetProperty("admissionLimit").GetInt64(), sagas.GetProperty("refusedOrders").GetInt64());
+        return (sagas.GetProperty("running").GetInt64(), sagas.GetProperty("admissionLimit").GetInt64(), sagas.GetProperty("refusedOrders").GetInt64(),
+            sagas.GetProperty("latestRetryAfterSeconds").GetInt64());
     }
 }

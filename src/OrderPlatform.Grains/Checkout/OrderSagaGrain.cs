@@ -353,7 +353,7 @@ public sealed class OrderSagaGrain(
         }
         finally
         {
-            running.Stopped();
+            running.Stop();
         }
     }
 

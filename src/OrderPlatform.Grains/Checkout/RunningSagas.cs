@@ -8,10 +8,18 @@ namespace OrderPlatform.Grains.Checkout;
 public sealed class RunningSagas
 {
     private long _running;
+    private long _stopped;
 
     public long Count => Interlocked.Read(ref _running);
 
+    /// <summary>Run loops that ended (finished or asleep until a retry) since the silo started: the pace room frees up.</summary>
+    public long Stopped => Interlocked.Read(ref _stopped);
+
     internal void Started() => Interlocked.Increment(ref _running);
 
-    internal void Stopped() => Interlocked.Decrement(ref _running);
+    internal void Stop()
+    {
+        Interlocked.Decrement(ref _running);
+        Interlocked.Increment(ref _stopped);
+    }
 }

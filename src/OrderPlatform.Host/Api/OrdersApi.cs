@@ -65,9 +65,9 @@ public static class OrdersApi
     /// </summary>
     private static async Task<IResult> PlaceOrderAsync(HttpContext http, OrderAdmission admission, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains)
     {
-        if (!admission.TryEnter())
+        if (!admission.TryEnter(out var retryAfterSeconds))
         {
-            http.Response.Headers.RetryAfter = admission.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Problems.Overloaded(admission.Limit);
         }
 
