@@ -6,14 +6,17 @@ namespace OrderPlatform.IntegrationTests;
 
 /// <summary>
 /// The hot pool keeps the connections it opened (<c>Database:HotPoolKeep</c>, by default the whole pool): Npgsql closes
-/// idle connections above that every <c>Connection Idle Lifetime</c>, and new ones cost the next busy moment.
+/// idle connections above that every <c>Connection Idle Lifetime</c>, and new ones cost the next busy moment. The same
+/// with commands sharing connections (<c>Database:HotPoolMultiplexing</c>, on by default) and without.
 /// </summary>
 public sealed class HotPoolTests
 {
     [Theory]
-    [InlineData(null)]
-    [InlineData("0")]
-    public async Task The_hot_pool_keeps_its_connections_through_idle_time_unless_told_to_keep_none(string? keep)
+    [InlineData(null, null)]
+    [InlineData("0", null)]
+    [InlineData(null, "false")]
+    [InlineData("0", "false")]
+    public async Task The_hot_pool_keeps_its_connections_through_idle_time_unless_told_to_keep_none(string? keep, string? multiplexing)
     {
         // Npgsql's idle lifetime (300 s by default) and pruning interval, shortened so pruning runs within the test.
         var connectionString = new NpgsqlConnectionStringBuilder(await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("hotpool"))
@@ -25,6 +28,11 @@ public sealed class HotPoolTests
         if (keep is not null)
         {
             settings["Database__HotPoolKeep"] = keep;
+        }
+
+        if (multiplexing is not null)
+        {
+            settings["Database__HotPoolMultiplexing"] = multiplexing;
         }
 
         await using var silo = await SiloProcess.StartAsync(connectionString, $"pool-{Guid.NewGuid():N}"[..16], settings);
