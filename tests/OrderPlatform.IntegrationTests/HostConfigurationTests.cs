@@ -15,7 +15,7 @@ public sealed class HostConfigurationTests
     [InlineData(Unreachable, "Database__HotPoolKeep", "-1", "Database:HotPoolKeep must be a whole number from 0 to 16, not '-1'.")]
     [InlineData(Unreachable, "Database__HotPoolKeep", "all", "Database:HotPoolKeep must be a whole number from 0 to 16, not 'all'.")]
     [InlineData(Unreachable, "Database__HotPoolMultiplexing", "yes", "Database:HotPoolMultiplexing must be true or false, not 'yes'.")]
-    [InlineData(Unreachable + ";Keepalive=10", "", "", "The connection string's Keepalive cannot be used with Database:HotPoolMultiplexing")]
+    [InlineData(Unreachable + ";Keepalive=10", "Database__HotPoolMultiplexing", "true", "The connection string's Keepalive cannot be used with Database:HotPoolMultiplexing")]
     [InlineData(Unreachable, "EventStore__GroupWait", "soon", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not 'soon'.")]
     [InlineData(Unreachable, "EventStore__GroupWait", "-00:00:00.002", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '-00:00:00.002'.")]
     [InlineData(Unreachable, "EventStore__GroupWait", "00:00:05", "EventStore:GroupWait must be a duration from 00:00:00 to 00:00:01, such as 00:00:00.002, not '00:00:05'.")]

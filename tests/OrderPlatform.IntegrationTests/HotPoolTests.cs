@@ -7,15 +7,15 @@ namespace OrderPlatform.IntegrationTests;
 /// <summary>
 /// The hot pool keeps the connections it opened (<c>Database:HotPoolKeep</c>, by default the whole pool): Npgsql closes
 /// idle connections above that every <c>Connection Idle Lifetime</c>, and new ones cost the next busy moment. The same
-/// with commands sharing connections (<c>Database:HotPoolMultiplexing</c>, on by default) and without.
+/// with commands sharing connections (<c>Database:HotPoolMultiplexing</c>, off by default) and without.
 /// </summary>
 public sealed class HotPoolTests
 {
     [Theory]
     [InlineData(null, null)]
     [InlineData("0", null)]
-    [InlineData(null, "false")]
-    [InlineData("0", "false")]
+    [InlineData(null, "true")]
+    [InlineData("0", "true")]
     public async Task The_hot_pool_keeps_its_connections_through_idle_time_unless_told_to_keep_none(string? keep, string? multiplexing)
     {
         // Npgsql's idle lifetime (300 s by default) and pruning interval, shortened so pruning runs within the test.

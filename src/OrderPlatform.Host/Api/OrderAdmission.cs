@@ -57,7 +57,7 @@ public sealed class OrderAdmission(RunningSagas running, IOptions<AdmissionOptio
     public int Limit { get; } = options.Value.MaxRunningSagas;
 
     /// <summary>The Retry-After, in seconds, that the latest refusal gave.</summary>
-    public int RetryAfterSeconds => _pacing.Latest;
+    public int LatestRetryAfterSeconds => _pacing.Latest;
 
     /// <summary>Sagas running on this silo now.</summary>
     public long Running => running.Count;
