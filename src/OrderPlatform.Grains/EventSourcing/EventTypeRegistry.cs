@@ -60,7 +60,7 @@ public sealed class EventTypeRegistry<TEvent>
         var toAppend = new List<EventToAppend>(rows.Count);
         foreach (var (name, schemaVersion, data) in rows)
         {
-            toAppend.Add(new EventToAppend(Guid.CreateVersion7(now), name, schemaVersion, data, metadata));
+            toAppend.Add(new EventToAppend(EventIds.New(now), name, schemaVersion, data, metadata));
         }
 
         return toAppend;
