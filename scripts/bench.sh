@@ -26,6 +26,8 @@
 #   statements, tagged /* load generator */, are left out of the shares and summed apart).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
+# The silos take settings from the environment as always, e.g. PaymentGateway__SimulatorLedger=memory (the platform's own
+# cost, with the payment simulator's ledger off the database; printed before the results when set).
 # A server the benchmark starts takes further settings from ORDERPLATFORM_PGSETTINGS, e.g. "-c shared_buffers=2GB", to
 # compare them side by side (pgbench runs against the same server). After the load it prints what the server did: its
 # checkpoints, the buffers that backends had to write themselves, and the platform database's cache hits and size.
@@ -35,7 +37,7 @@ cd "$(dirname "$0")/.."
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 settle=100:60
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
@@ -217,6 +219,7 @@ arguments=(
   --target "$(IFS=,; echo "${targets[*]}")" "${run_arguments[@]}" --sku-prefix bench-sku --restock 1000000
   --silo-pid "$(IFS=,; echo "${silo_pids[*]}")" --postgres-pid "$postmaster_pid" --postgres "$connection" --quiet-wait 60 --commit-ceiling "$tps" --json "$loadgen_json"
 )
+[[ -z "${PaymentGateway__SimulatorLedger:-}" ]] || echo "payment simulator ledger: $PaymentGateway__SimulatorLedger (PaymentGateway__SimulatorLedger)"
 settle_rate="${settle%%:*}" settle_seconds="${settle##*:}"
 if (( settle_rate > 0 && settle_seconds > 0 )); then
   # A silo's first minute is spent largely in the just-in-time compiler (tiered compilation recompiles the hot path

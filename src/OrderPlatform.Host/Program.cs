@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
@@ -122,10 +123,13 @@ builder.Services.AddSingleton<SnapshotStore>();
 builder.Services.AddSingleton<SagaIndex>();
 builder.Services.AddSingleton<IdempotencyStore>();
 builder.Services.AddSingleton<IdempotentRequests>();
-builder.Services.AddSingleton<IPaymentGateway, SimulatedPaymentGateway>();
+builder.Services.AddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
+    services.GetRequiredService<IOptions<PaymentGatewayOptions>>().Value.SimulatorLedger == SimulatorLedgers.Memory
+        ? new MemorySimulatorLedger(TimeProvider.System)
+        : new PostgresSimulatorLedger(dataSource, TimeProvider.System, services.GetRequiredService<EventStoreOptions>())));
 
 builder.Services.AddOptions<SagaOptions>().BindConfiguration(SagaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<PaymentGatewayOptions>().BindConfiguration(PaymentGatewayOptions.Section).ValidateOnStart();
+builder.Services.AddOptions<PaymentGatewayOptions>().BindConfiguration(PaymentGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.Section).ValidateOnStart();
 builder.Services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<RunningSagas>();
@@ -289,8 +293,10 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
         // statement to begin, and that statement with its commit. Difference two samples for the appends between.
         appendTimings = store.AppendTimings.Snapshot(),
 
-        // The same for the simulated payment provider's answers, recorded in its ledger (two on an order's way).
-        providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings.Snapshot(),
+        // The same for the simulated payment provider's answers, recorded in its ledger (two on an order's way; none when it
+        // keeps its ledger in memory), and where it keeps it.
+        providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings?.Snapshot(),
+        providerLedger = (gateway as SimulatedPaymentGateway)?.LedgerKind,
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, the sagas running on it against its admission limit with the orders refused, its memory (working set, GC heap), and running counters "

@@ -46,6 +46,7 @@ public sealed class HostConfigurationTests
     [InlineData("Relay__BatchSize", "20000", "The field BatchSize must be between 1 and 10000.")]
     [InlineData("Admission__MaxRunningSagas", "-1", "The field MaxRunningSagas must be between 0 and 1000000.")]
     [InlineData("Admission__RetryAfterSeconds", "60", "The field MaxRetryAfterSeconds (30) must be at least RetryAfterSeconds (60).")]
+    [InlineData("PaymentGateway__SimulatorLedger", "disk", "PaymentGateway:SimulatorLedger takes postgres or memory.")]
     public async Task A_silo_with_a_section_setting_out_of_range_exits_with_code_2_and_says_which(string setting, string value, string message)
     {
         // These sections are checked when the host starts, after the migrations: the database must be there.

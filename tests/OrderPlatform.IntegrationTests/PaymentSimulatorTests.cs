@@ -5,7 +5,10 @@ using OrderPlatform.IntegrationTests.Infrastructure;
 
 namespace OrderPlatform.IntegrationTests;
 
-/// <summary>The payment simulator's ledger against a real PostgreSQL: one answer per idempotency key, however the calls arrive.</summary>
+/// <summary>
+/// The payment simulator's ledger against a real PostgreSQL: one answer per idempotency key, however the calls arrive.
+/// Its ledger in memory (a benchmark's) answers as the one in PostgreSQL does.
+/// </summary>
 public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private static readonly Money Amount = new(12.50m, "EUR");
@@ -13,7 +16,8 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
     [Fact]
     public async Task Concurrent_calls_share_transactions_and_every_repeat_of_a_key_gets_the_first_answer()
     {
-        var gateway = new SimulatedPaymentGateway(db.DataSource, TimeProvider.System);
+        var ledger = new PostgresSimulatorLedger(db.DataSource, TimeProvider.System);
+        var gateway = new SimulatedPaymentGateway(ledger);
         var approved = Enumerable.Range(0, 60).Select(_ => $"auth-{Guid.NewGuid()}").ToArray();
         var declined = Enumerable.Range(0, 20).Select(_ => $"auth-{Guid.NewGuid()}").ToArray();
         var repeated = $"auth-{Guid.NewGuid()}";
@@ -33,7 +37,7 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Single(repeats.Distinct());
 
         // Every call's answer was recorded through the grouping and timed there, in fewer statements than answers.
-        var timed = await WriteTimingsTests.CountedAsync(gateway.AnswerTimings, t => t.Requests >= pending.Length);
+        var timed = await WriteTimingsTests.CountedAsync(ledger.AnswerTimings, t => t.Requests >= pending.Length);
 
         Assert.Equal(pending.Length, timed.Requests);
         Assert.Equal(pending.Length, timed.Writes.Sum());
@@ -55,10 +59,12 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.True(reader.GetInt64(1) < (approved.Length + declined.Length) / 2, $"{reader.GetInt64(1)} transactions for {approved.Length + declined.Length + 1} recorded answers");
     }
 
-    [Fact]
-    public async Task A_capture_is_recorded_once_and_a_repeat_or_a_second_key_cannot_capture_again()
+    [Theory]
+    [InlineData(SimulatorLedgers.Postgres)]
+    [InlineData(SimulatorLedgers.Memory)]
+    public async Task A_capture_is_recorded_once_and_a_repeat_or_a_second_key_cannot_capture_again(string ledger)
     {
-        var gateway = new SimulatedPaymentGateway(db.DataSource, TimeProvider.System);
+        var gateway = Gateway(ledger);
         var authorization = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_approve", CancellationToken.None);
         var captureKey = $"capture-{Guid.NewGuid()}";
 
@@ -69,5 +75,77 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Equal(new GatewayResult(GatewayOutcome.Declined, authorization.ProviderReference, "Already captured."), second);
         var refund = await gateway.RefundAsync($"refund-{Guid.NewGuid()}", authorization.ProviderReference, Amount, CancellationToken.None);
         Assert.Equal(GatewayOutcome.Approved, refund.Outcome);
+    }
+
+    [Theory]
+    [InlineData(SimulatorLedgers.Postgres)]
+    [InlineData(SimulatorLedgers.Memory)]
+    public async Task Either_ledger_gives_the_same_answers_to_failures_voids_refunds_and_unknown_keys(string ledger)
+    {
+        var gateway = Gateway(ledger);
+        Assert.Equal(ledger, gateway.LedgerKind);
+        Assert.Equal(ledger == SimulatorLedgers.Postgres, gateway.AnswerTimings is not null);
+
+        // tok_fail_2: two attempts under the key fail, the third is approved, and a repeat gets that answer.
+        var key = $"auth-{Guid.NewGuid()}";
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await Assert.ThrowsAsync<PaymentGatewayUnavailableException>(() => gateway.AuthorizeAsync(key, Guid.NewGuid(), Amount, "tok_fail_2", CancellationToken.None));
+        }
+
+        var approved = await gateway.AuthorizeAsync(key, Guid.NewGuid(), Amount, "tok_fail_2", CancellationToken.None);
+        Assert.Equal(GatewayOutcome.Approved, approved.Outcome);
+        Assert.Equal(approved, await gateway.AuthorizeAsync(key, Guid.NewGuid(), Amount, "tok_fail_2", CancellationToken.None));
+
+        // A voided authorization cannot be captured, and a refund finds nothing captured.
+        var voided = await gateway.VoidAsync($"void-{Guid.NewGuid()}", approved.ProviderReference, CancellationToken.None);
+        Assert.Equal(GatewayOutcome.Approved, voided.Outcome);
+        Assert.Equal(
+            new GatewayResult(GatewayOutcome.Declined, approved.ProviderReference, "The authorization was voided."),
+            await gateway.CaptureAsync($"capture-{Guid.NewGuid()}", approved.ProviderReference, Amount, CancellationToken.None));
+        Assert.Equal(
+            new GatewayResult(GatewayOutcome.Declined, approved.ProviderReference, "Nothing was captured."),
+            await gateway.RefundAsync($"refund-{Guid.NewGuid()}", approved.ProviderReference, Amount, CancellationToken.None));
+
+        // tok_capture_fail_1: the capture fails once, then goes through; a void after it is declined.
+        var second = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_capture_fail_1", CancellationToken.None);
+        var captureKey = $"capture-{Guid.NewGuid()}";
+        await Assert.ThrowsAsync<PaymentGatewayUnavailableException>(() => gateway.CaptureAsync(captureKey, second.ProviderReference, Amount, CancellationToken.None));
+        Assert.Equal(GatewayOutcome.Approved, (await gateway.CaptureAsync(captureKey, second.ProviderReference, Amount, CancellationToken.None)).Outcome);
+        Assert.Equal(
+            new GatewayResult(GatewayOutcome.Declined, second.ProviderReference, "Already captured; refund instead."),
+            await gateway.VoidAsync($"void-{Guid.NewGuid()}", second.ProviderReference, CancellationToken.None));
+
+        // A declined card, a reference the provider never issued, and a key it never saw.
+        var declined = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_decline", CancellationToken.None);
+        Assert.Equal(GatewayOutcome.Declined, declined.Outcome);
+        Assert.Equal(
+            new GatewayResult(GatewayOutcome.Declined, declined.ProviderReference, "No such authorization."),
+            await gateway.CaptureAsync($"capture-{Guid.NewGuid()}", declined.ProviderReference, Amount, CancellationToken.None));
+        Assert.Equal(
+            new GatewayResult(GatewayOutcome.Declined, "sim_unknown", "No such authorization."),
+            await gateway.CaptureAsync($"capture-{Guid.NewGuid()}", "sim_unknown", Amount, CancellationToken.None));
+        Assert.Null(await gateway.LookupAsync($"never-{Guid.NewGuid()}", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_ledger_in_memory_writes_nothing_to_the_database()
+    {
+        var before = await OperationRowsAsync();
+        var gateway = Gateway(SimulatorLedgers.Memory);
+        var authorization = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_approve", CancellationToken.None);
+        await gateway.CaptureAsync($"capture-{Guid.NewGuid()}", authorization.ProviderReference, Amount, CancellationToken.None);
+
+        Assert.Equal(before, await OperationRowsAsync());
+    }
+
+    private SimulatedPaymentGateway Gateway(string ledger) => new(ledger == SimulatorLedgers.Memory
+        ? new MemorySimulatorLedger(TimeProvider.System)
+        : new PostgresSimulatorLedger(db.DataSource, TimeProvider.System));
+
+    private async Task<long> OperationRowsAsync()
+    {
+        await using var command = db.DataSource.CreateCommand("select (select count(*) from psp_simulator.operations) + (select count(*) from psp_simulator.attempts)");
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

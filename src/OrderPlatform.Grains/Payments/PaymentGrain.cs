@@ -13,6 +13,15 @@ public sealed class PaymentGatewayOptions
 
     /// <summary>How long to wait for the provider before treating the outcome as unknown.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Where the simulated provider keeps what it answered: "postgres" (the default; shared by every silo, it survives
+    /// them) or "memory" (this silo's, until it stops: the platform's own cost in a benchmark of one silo, without the
+    /// provider's ledger on the platform's database; see <see cref="MemorySimulatorLedger"/>).
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.AllowedValues(SimulatorLedgers.Postgres, SimulatorLedgers.Memory,
+        ErrorMessage = "PaymentGateway:SimulatorLedger takes postgres or memory.")]
+    public string SimulatorLedger { get; set; } = SimulatorLedgers.Postgres;
 }
 
 /// <summary>

@@ -35,32 +35,31 @@ public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, boo
 }
 
 /// <summary>
-/// A deterministic stand-in for a payment provider, for local runs and tests. Its ledger is in PostgreSQL
-/// (schema psp_simulator) because a real provider outlives our silos: a retry after a crash must find the
-/// first answer under its idempotency key, on any silo. Answers recorded at the same time share one statement and
-/// one transaction, so that the stand-in for a remote provider does not cost the platform's database a commit per call.
+/// A deterministic stand-in for a payment provider, for local runs and tests: it answers at once (or as the token
+/// says) and keeps what it answered in its ledger (<see cref="ISimulatorLedger"/>), by default in PostgreSQL, because
+/// a real provider outlives our silos: a retry after a crash must find the first answer under its idempotency key,
+/// on any silo.
 /// </summary>
 public sealed class SimulatedPaymentGateway : IPaymentGateway
 {
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly TimeProvider _time;
-    private readonly StatementGroups<PendingRecord> _records;
+    private readonly ISimulatorLedger _ledger;
 
-    // grouping: how long a small group of answers waits for company (none when not given).
+    /// <summary>A simulator whose ledger is in PostgreSQL (<see cref="PostgresSimulatorLedger"/>).</summary>
     public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
+        : this(new PostgresSimulatorLedger(dataSource, time, grouping))
     {
-        _dataSource = dataSource;
-        _time = time;
-        _records = new StatementGroups<PendingRecord>(
-            group => KeyedGroups.WriteAsync(group, r => r.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
-            maxRunning: 2,
-            maxPerGroup: 256,
-            linger: grouping?.Linger(),
-            timings: AnswerTimings);
     }
 
-    /// <summary>How long the provider's recorded answers waited for their group's statement, and how long it took with its commit.</summary>
-    public WriteTimings AnswerTimings { get; } = new(TimeProvider.System);
+    public SimulatedPaymentGateway(ISimulatorLedger ledger) => _ledger = ledger;
+
+    /// <summary>Where the simulator keeps what it answered: "postgres" or "memory".</summary>
+    public string LedgerKind => _ledger is MemorySimulatorLedger ? SimulatorLedgers.Memory : SimulatorLedgers.Postgres;
+
+    /// <summary>
+    /// How long the provider's recorded answers waited for their group's statement, and how long it took with its
+    /// commit; null for a ledger in memory, which writes no statements.
+    /// </summary>
+    public WriteTimings? AnswerTimings => (_ledger as PostgresSimulatorLedger)?.AnswerTimings;
 
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
@@ -79,14 +78,14 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
             return earlier;
         }
 
-        if (behaviour.AuthorizeFailures > 0 && await CountFailureAsync(idempotencyKey, behaviour.AuthorizeFailures, cancellationToken))
+        if (behaviour.AuthorizeFailures > 0 && await _ledger.CountFailureAsync(idempotencyKey, cancellationToken) <= behaviour.AuthorizeFailures)
         {
             throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
         }
 
         if (behaviour.AuthorizeDelay > TimeSpan.Zero)
         {
-            await Task.Delay(behaviour.AuthorizeDelay, _time, cancellationToken);
+            await Task.Delay(behaviour.AuthorizeDelay, _ledger.Time, cancellationToken);
         }
 
         var result = behaviour.Decline
@@ -103,7 +102,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
     public async Task<GatewayResult> CaptureAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
     {
-        var (earlier, token, voided, captured) = await CaptureStateAsync(idempotencyKey, providerReference, cancellationToken);
+        var (earlier, token, voided, captured) = await _ledger.CaptureStateAsync(idempotencyKey, providerReference, cancellationToken);
         if (earlier is not null)
         {
             return earlier;
@@ -115,7 +114,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
         }
 
         var behaviour = SimulatedBehaviour.Parse(token);
-        if (behaviour.CaptureFailures > 0 && await CountFailureAsync(idempotencyKey, behaviour.CaptureFailures, cancellationToken))
+        if (behaviour.CaptureFailures > 0 && await _ledger.CountFailureAsync(idempotencyKey, cancellationToken) <= behaviour.CaptureFailures)
         {
             throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
         }
@@ -128,27 +127,6 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
         return (await RecordAsync(idempotencyKey, "capture", result, amount, token, cancellationToken)).Result;
     }
 
-    /// <summary>In one round trip: the answer already given under the key, the authorization's token, and whether it was voided or captured.</summary>
-    private async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
-        string idempotencyKey, string providerReference, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(
-            """
-            select e.outcome, e.payment_ref, e.reason,
-                   (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved'),
-                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'void' and outcome = 'approved'),
-                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'capture' and outcome = 'approved')
-            from (select 1) as one
-            left join psp_simulator.operations e on e.idempotency_key = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
-        return (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5));
-    }
-
     public async Task<GatewayResult> VoidAsync(string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
         if (await LookupAsync(idempotencyKey, cancellationToken) is { } earlier)
@@ -156,8 +134,8 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
             return earlier;
         }
 
-        var token = await AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
-        var result = await HasAsync(providerReference, "capture", cancellationToken)
+        var token = await _ledger.AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
+        var result = await _ledger.HasApprovedAsync(providerReference, "capture", cancellationToken)
             ? new GatewayResult(GatewayOutcome.Declined, providerReference, "Already captured; refund instead.")
             : new GatewayResult(GatewayOutcome.Approved, providerReference, null);
         return (await RecordAsync(idempotencyKey, "void", result, Money.Zero("XXX"), token, cancellationToken)).Result;
@@ -170,67 +148,23 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
             return earlier;
         }
 
-        var token = await AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
-        var result = await HasAsync(providerReference, "capture", cancellationToken)
+        var token = await _ledger.AuthorizationTokenAsync(providerReference, cancellationToken) ?? "";
+        var result = await _ledger.HasApprovedAsync(providerReference, "capture", cancellationToken)
             ? new GatewayResult(GatewayOutcome.Approved, providerReference, null)
             : new GatewayResult(GatewayOutcome.Declined, providerReference, "Nothing was captured.");
         return (await RecordAsync(idempotencyKey, "refund", result, amount, token, cancellationToken)).Result;
     }
 
-    public async Task<GatewayResult?> LookupAsync(string idempotencyKey, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand("select outcome, payment_ref, reason from psp_simulator.operations where idempotency_key = $1");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? RecordedResult(reader) : null;
-    }
-
-    /// <summary>An answer recorded in the operations table, from the columns outcome, payment_ref and reason (first, in that order).</summary>
-    private static GatewayResult RecordedResult(NpgsqlDataReader reader) => new(
-        reader.GetString(0) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined,
-        reader.GetString(1),
-        reader.IsDBNull(2) ? null : reader.GetString(2));
+    public Task<GatewayResult?> LookupAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        _ledger.LookupAsync(idempotencyKey, cancellationToken);
 
     private static string NewReference() => $"sim_{Guid.NewGuid():N}";
-
-    /// <summary>Counts one more failed attempt under the key; true while the count is within the failures to simulate.</summary>
-    private async Task<bool> CountFailureAsync(string idempotencyKey, int failures, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(
-            """
-            insert into psp_simulator.attempts (idempotency_key, failures) values ($1, 1)
-            on conflict (idempotency_key) do update set failures = psp_simulator.attempts.failures + 1
-            returning failures
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
-        var count = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
-        return count <= failures;
-    }
-
-    private async Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(
-            "select payment_token from psp_simulator.operations where payment_ref = $1 and operation = 'authorize' and outcome = 'approved'");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
-    }
-
-    private async Task<bool> HasAsync(string providerReference, string operation, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(
-            "select exists (select 1 from psp_simulator.operations where payment_ref = $1 and operation = $2 and outcome = 'approved')");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operation });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
 
     /// <summary>Records a result under its key; when a concurrent request with the same key won, returns that one instead.</summary>
     private async Task<(GatewayResult Result, bool IsNew)> RecordAsync(
         string idempotencyKey, string operation, GatewayResult result, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
-        var record = new PendingRecord(idempotencyKey, operation, result, amount, paymentToken);
-        _records.Add(record);
-        if (await record.Inserted.Task.WaitAsync(cancellationToken))
+        if (await _ledger.RecordAsync(new SimulatorOperation(idempotencyKey, operation, result, amount, paymentToken), cancellationToken))
         {
             return (result, true);
         }
@@ -239,41 +173,5 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
         // the first one's write failed and nothing is recorded: like a provider that cannot answer, try again later.
         return (await LookupAsync(idempotencyKey, cancellationToken)
             ?? throw new PaymentGatewayUnavailableException("The payment provider could not record the request (simulated)."), false);
-    }
-
-    /// <summary>Records answers under distinct keys in one statement; each learns whether its row is the one kept.</summary>
-    private async Task InsertRecordsAsync(IReadOnlyList<PendingRecord> records)
-    {
-        await using var command = _dataSource.CreateCommand(
-            """
-            insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
-            select r.idempotency_key, r.operation, r.payment_ref, r.payment_token, r.amount, r.currency, r.outcome, r.reason, $9
-              from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[])
-                   with ordinality as r(idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, n)
-             order by r.n
-            on conflict (idempotency_key) do nothing
-            returning idempotency_key
-            """);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.IdempotencyKey)] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Operation)] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.ProviderReference)] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.PaymentToken)] });
-        command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = [.. records.Select(r => r.Amount.Amount)] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Amount.Currency)] });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. records.Select(r => r.Result.Outcome == GatewayOutcome.Approved ? "approved" : "declined")] });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. records.Select(r => r.Result.Reason)] });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        var inserted = await KeyedGroups.ReturnedKeysAsync(command);
-        foreach (var record in records)
-        {
-            record.Inserted.TrySetResult(inserted.Contains(record.IdempotencyKey));
-        }
-    }
-
-    private sealed record PendingRecord(string IdempotencyKey, string Operation, GatewayResult Result, Money Amount, string PaymentToken) : IGroupedRequest
-    {
-        public TaskCompletionSource<bool> Inserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Fail(Exception exception) => Inserted.TrySetException(exception);
     }
 }
