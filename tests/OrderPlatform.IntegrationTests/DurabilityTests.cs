@@ -74,22 +74,10 @@ public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("dur
         Assert.Equal(9, (await viaB.GetStockAsync("PAIR-1")).GetProperty("available").GetInt32());
     }
 
-    private static async Task WaitForActiveSilosAsync(Platform api, string clusterId, int expected)
-    {
-        var clock = Stopwatch.StartNew();
-        long active = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            // Status 3 is Orleans' SiloStatus.Active.
-            active = await api.ScalarAsync<long>("select count(*) from orleans_membership where deployment_id = $1 and status = 3", clusterId);
-            if (active == expected)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"Expected {expected} active silos in cluster {clusterId}, saw {active}.");
-    }
+    // Status 3 is Orleans' SiloStatus.Active.
+    private static async Task WaitForActiveSilosAsync(Platform api, string clusterId, int expected) =>
+        await Eventually.HoldsAsync(
+            () => api.ScalarAsync<long>("select count(*) from orleans_membership where deployment_id = $1 and status = 3", clusterId),
+            active => active == expected,
+            $"{expected} active silos in cluster {clusterId}");
 }

@@ -36,19 +36,8 @@ public sealed partial class KafkaPipelineTests(KafkaPlatformFixture fixture, Xun
         return (sku, orders);
     }
 
-    private async Task WaitForRelayStatusAsync(Func<System.Text.Json.JsonElement, bool> condition, string what)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition(await fixture.RelayStatusAsync()))
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException($"{what} did not happen within 30 s.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private async Task WaitForRelayStatusAsync(Func<System.Text.Json.JsonElement, bool> condition, string what) =>
+        await Eventually.HoldsAsync(fixture.RelayStatusAsync, condition, what);
 
     private static string[] StreamsOf(string sku, IEnumerable<Guid> orders) =>
         [$"stock-{sku}", .. orders.SelectMany(o => new[] { $"order-{o:N}", $"payment-{o:N}" })];

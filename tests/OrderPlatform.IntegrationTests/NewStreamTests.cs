@@ -297,32 +297,22 @@ public sealed class NewStreamTests(PlatformFixture fixture) : IClassFixture<Plat
     }
 
     /// <summary>Waits, reading the store only (no grain is asked), until the saga has recorded the start of the authorization.</summary>
-    private async Task WhenAuthorizationStartedAsync(Guid orderId)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (await _api.ScalarAsync<long>(
-            "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data->'step'->>'kind' = 'AuthorizePayment'",
-            $"saga-{orderId:N}") == 0)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the authorization did not start");
-            await Task.Delay(20);
-        }
-    }
+    private async Task WhenAuthorizationStartedAsync(Guid orderId) =>
+        await Eventually.HoldsAsync(
+            () => _api.ScalarAsync<long>(
+                "select count(*) from event_log where stream_id = $1 and event_type = 'saga.step-started' and data->'step'->>'kind' = 'AuthorizePayment'",
+                $"saga-{orderId:N}"),
+            started => started > 0,
+            "the authorization's start",
+            interval: TimeSpan.FromMilliseconds(20));
 
-    private async Task WhenAtRestAsync()
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var activations = (await StatusAsync()).GetProperty("activations");
-            int Count(string type) => activations.TryGetProperty(type, out var count) ? count.GetInt32() : 0;
-            if (Count("OrderSagaGrain") + Count("OrderGrain") + Count("PaymentGrain") == 0)
-            {
-                return;
-            }
+    private static readonly string[] RestingTypes = ["OrderSagaGrain", "OrderGrain", "PaymentGrain"];
 
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"still active: {activations}");
-            await Task.Delay(250);
-        }
-    }
+    private async Task WhenAtRestAsync() =>
+        await Eventually.HoldsAsync(
+            async () => (await StatusAsync()).GetProperty("activations"),
+            activations => RestingTypes.All(type => !activations.TryGetProperty(type, out var count) || count.GetInt32() == 0),
+            "sagas, orders and payments to deactivate",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(250));
 }

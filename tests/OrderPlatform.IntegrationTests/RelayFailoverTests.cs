@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
 using OrderPlatform.Contracts;
@@ -44,20 +43,8 @@ public sealed class RelayFailoverTests : IAsyncLifetime
     private static async Task<JsonElement> RelayStatusAsync(SiloProcess silo) =>
         JsonDocument.Parse(await silo.Http.GetStringAsync("/relay/status")).RootElement.Clone();
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > limit)
-            {
-                throw new TimeoutException($"{what} did not happen within {limit}.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        Eventually.HoldsAsync(condition, what, timeout);
 
     [Fact]
     public async Task Two_relays_split_the_shares_and_the_survivor_of_a_kill_takes_them_all_in_order_and_purges_published_rows()

@@ -329,17 +329,13 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.True(busy.GetValueOrDefault("OrderSagaGrain") >= 5, $"activations right after the orders finished: {string.Join(", ", busy)}");
 
         // Sagas, orders and payments at rest deactivate a few seconds after their end; the stock grain stays.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        Dictionary<string, int> now;
-        do
-        {
-            await Task.Delay(500);
-            now = await _api.ActivationsAsync();
-        }
-        while (clock.Elapsed < TimeSpan.FromSeconds(60)
-            && (now.GetValueOrDefault("OrderSagaGrain") + now.GetValueOrDefault("OrderGrain") + now.GetValueOrDefault("PaymentGrain")) > 0);
-
-        Assert.Equal(0, now.GetValueOrDefault("OrderSagaGrain") + now.GetValueOrDefault("OrderGrain") + now.GetValueOrDefault("PaymentGrain"));
+        var now = await Eventually.HoldsAsync(
+            _api.ActivationsAsync,
+            active => active.GetValueOrDefault("OrderSagaGrain") + active.GetValueOrDefault("OrderGrain") + active.GetValueOrDefault("PaymentGrain") == 0,
+            "sagas, orders and payments to deactivate",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(500),
+            active => string.Join(", ", active));
         Assert.True(now.GetValueOrDefault("InventoryGrain") >= 1);
 
         // A read brings an order back from its streams, whole.

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+
+namespace OrderPlatform.Testing;
+
+/// <summary>
+/// Waits on something that changes by itself (a silo's status, rows a background loop writes): samples it until it
+/// holds, within a deadline, and when the deadline passes says what it waited for and what it saw last.
+/// </summary>
+public static class Eventually
+{
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Samples <paramref name="sample"/> every <paramref name="interval"/> (100 ms) until <paramref name="holds"/> is true
+    /// of it and returns that sample; after <paramref name="timeout"/> (30 s) throws a <see cref="TimeoutException"/>
+    /// naming <paramref name="what"/> and the last sample (as <paramref name="describe"/> writes it, or its ToString).
+    /// </summary>
+    public static async Task<T> HoldsAsync<T>(
+        Func<Task<T>> sample, Func<T, bool> holds, string what, TimeSpan? timeout = null, TimeSpan? interval = null, Func<T, string>? describe = null)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(holds);
+        var limit = timeout ?? DefaultTimeout;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var last = await sample();
+            if (holds(last))
+            {
+                return last;
+            }
+
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"Waited {limit.TotalSeconds:0.#} s for {what}; last saw {(describe is null ? last?.ToString() : describe(last))}.");
+            }
+
+            await Task.Delay(interval ?? DefaultInterval);
+        }
+    }
+
+    /// <summary>As <see cref="HoldsAsync{T}"/>, for a condition that is only true or false.</summary>
+    public static Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null) =>
+        HoldsAsync(condition, held => held, what, timeout, interval);
+}
