@@ -378,6 +378,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
     log.LogInformation(
         "OrderPlatform silo {SiloPort}/{GatewayPort} ready in {Elapsed} ms (migrations applied now: {Applied}); API on {Urls}",
         orleans.SiloPort, orleans.GatewayPort, started.ElapsedMilliseconds, applied.Count == 0 ? "none" : string.Join(", ", applied), string.Join(", ", app.Urls));
+    if (app.Services.GetRequiredService<IOptions<PaymentGatewayOptions>>().Value.SimulatorLedger == SimulatorLedgers.Memory)
+    {
+        log.LogWarning(
+            "The payment simulator keeps its ledger in this silo's memory (PaymentGateway:SimulatorLedger=memory): for a one-silo benchmark only; a retry on another silo or after a restart would be answered twice");
+    }
 });
 
 try

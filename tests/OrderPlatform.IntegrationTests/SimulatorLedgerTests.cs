@@ -5,7 +5,7 @@ namespace OrderPlatform.IntegrationTests;
 
 /// <summary>
 /// <c>PaymentGateway:SimulatorLedger=memory</c>: a silo whose simulated provider keeps its ledger in memory runs orders to
-/// the end, each captured once, writes nothing of the provider's to the database, and says where its ledger is.
+/// the end, each captured once, writes nothing of the provider's to the database, and says where its ledger is, in its status and with a warning in its log.
 /// </summary>
 public sealed class SimulatorLedgerTests() : OwnDatabase("ledger")
 {
@@ -38,5 +38,6 @@ public sealed class SimulatorLedgerTests() : OwnDatabase("ledger")
         var status = JsonDocument.Parse(await silo.Http.GetStringAsync("/silo/status")).RootElement;
         Assert.Equal("memory", status.GetProperty("providerLedger").GetString());
         Assert.Equal(JsonValueKind.Null, status.GetProperty("providerAnswerTimings").ValueKind);
+        Assert.Contains("The payment simulator keeps its ledger in this silo's memory", await File.ReadAllTextAsync(silo.LogPath), StringComparison.Ordinal);
     }
 }
