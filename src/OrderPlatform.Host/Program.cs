@@ -125,8 +125,9 @@ builder.Services.AddSingleton<IdempotencyStore>();
 builder.Services.AddSingleton<IdempotentRequests>();
 builder.Services.AddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
     services.GetRequiredService<IOptions<PaymentGatewayOptions>>().Value.SimulatorLedger == SimulatorLedgers.Memory
-        ? new MemorySimulatorLedger(TimeProvider.System)
-        : new PostgresSimulatorLedger(dataSource, TimeProvider.System, services.GetRequiredService<EventStoreOptions>())));
+        ? new MemorySimulatorLedger()
+        : new PostgresSimulatorLedger(dataSource, TimeProvider.System, services.GetRequiredService<EventStoreOptions>()),
+    TimeProvider.System));
 
 builder.Services.AddOptions<SagaOptions>().BindConfiguration(SagaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PaymentGatewayOptions>().BindConfiguration(PaymentGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -17,7 +17,7 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
     public async Task Concurrent_calls_share_transactions_and_every_repeat_of_a_key_gets_the_first_answer()
     {
         var ledger = new PostgresSimulatorLedger(db.DataSource, TimeProvider.System);
-        var gateway = new SimulatedPaymentGateway(ledger);
+        var gateway = new SimulatedPaymentGateway(ledger, TimeProvider.System);
         var approved = Enumerable.Range(0, 60).Select(_ => $"auth-{Guid.NewGuid()}").ToArray();
         var declined = Enumerable.Range(0, 20).Select(_ => $"auth-{Guid.NewGuid()}").ToArray();
         var repeated = $"auth-{Guid.NewGuid()}";
@@ -139,9 +139,9 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Equal(before, await OperationRowsAsync());
     }
 
-    private SimulatedPaymentGateway Gateway(string ledger) => new(ledger == SimulatorLedgers.Memory
-        ? new MemorySimulatorLedger(TimeProvider.System)
-        : new PostgresSimulatorLedger(db.DataSource, TimeProvider.System));
+    private SimulatedPaymentGateway Gateway(string ledger) => new(
+        ledger == SimulatorLedgers.Memory ? new MemorySimulatorLedger() : new PostgresSimulatorLedger(db.DataSource, TimeProvider.System),
+        TimeProvider.System);
 
     private async Task<long> OperationRowsAsync()
     {

@@ -43,14 +43,20 @@ public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, boo
 public sealed class SimulatedPaymentGateway : IPaymentGateway
 {
     private readonly ISimulatorLedger _ledger;
+    private readonly TimeProvider _time;
 
     /// <summary>A simulator whose ledger is in PostgreSQL (<see cref="PostgresSimulatorLedger"/>).</summary>
     public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
-        : this(new PostgresSimulatorLedger(dataSource, time, grouping))
+        : this(new PostgresSimulatorLedger(dataSource, time, grouping), time)
     {
     }
 
-    public SimulatedPaymentGateway(ISimulatorLedger ledger) => _ledger = ledger;
+    /// <summary>A simulator with the given ledger; <paramref name="time"/> is the clock its simulated delays run on.</summary>
+    public SimulatedPaymentGateway(ISimulatorLedger ledger, TimeProvider time)
+    {
+        _ledger = ledger;
+        _time = time;
+    }
 
     /// <summary>Where the simulator keeps what it answered: "postgres" or "memory".</summary>
     public string LedgerKind => _ledger is MemorySimulatorLedger ? SimulatorLedgers.Memory : SimulatorLedgers.Postgres;
@@ -85,7 +91,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
         if (behaviour.AuthorizeDelay > TimeSpan.Zero)
         {
-            await Task.Delay(behaviour.AuthorizeDelay, _ledger.Time, cancellationToken);
+            await Task.Delay(behaviour.AuthorizeDelay, _time, cancellationToken);
         }
 
         var result = behaviour.Decline

@@ -18,9 +18,6 @@ public static class SimulatorLedgers
 /// <summary>Where the simulated provider keeps what it answered: one answer per idempotency key, for good.</summary>
 public interface ISimulatorLedger
 {
-    /// <summary>The clock the provider's simulated delays run on.</summary>
-    TimeProvider Time { get; }
-
     /// <summary>Records <paramref name="operation"/>; false when its key holds an answer already (that one stands).</summary>
     Task<bool> RecordAsync(SimulatorOperation operation, CancellationToken cancellationToken);
 
@@ -49,13 +46,14 @@ public interface ISimulatorLedger
 public sealed class PostgresSimulatorLedger : ISimulatorLedger
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
     private readonly StatementGroups<PendingRecord> _records;
 
     // grouping: how long a small group of answers waits for company (none when not given).
     public PostgresSimulatorLedger(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
     {
         _dataSource = dataSource;
-        Time = time;
+        _time = time;
         _records = new StatementGroups<PendingRecord>(
             group => KeyedGroups.WriteAsync(group, r => r.Operation.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
             maxRunning: 2,
@@ -63,8 +61,6 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
             linger: grouping?.Linger(),
             timings: AnswerTimings);
     }
-
-    public TimeProvider Time { get; }
 
     /// <summary>How long the recorded answers waited for their group's statement, and how long it took with its commit.</summary>
     public WriteTimings AnswerTimings { get; } = new(TimeProvider.System);
@@ -161,7 +157,7 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. operations.Select(o => o.Amount.Currency)] });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. operations.Select(o => o.Result.Outcome == GatewayOutcome.Approved ? "approved" : "declined")] });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. operations.Select(o => o.Result.Reason)] });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = Time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         var inserted = await KeyedGroups.ReturnedKeysAsync(command);
         foreach (var record in records)
         {
@@ -184,14 +180,12 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
 /// restart, would get a second answer; chaos runs and the invariant checker need the ledger in PostgreSQL. It keeps
 /// every answer (about 0.5 KB an order), which a benchmark's run bounds.
 /// </summary>
-public sealed class MemorySimulatorLedger(TimeProvider time) : ISimulatorLedger
+public sealed class MemorySimulatorLedger : ISimulatorLedger
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SimulatorOperation> _byKey = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<SimulatorOperation>> _byReference = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
-
-    public TimeProvider Time => time;
 
     public Task<bool> RecordAsync(SimulatorOperation operation, CancellationToken cancellationToken)
     {
