@@ -59,7 +59,7 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     }
 
     /// <summary>Where the simulator keeps what it answered: "postgres" or "memory".</summary>
-    public string LedgerKind => _ledger is MemorySimulatorLedger ? SimulatorLedgers.Memory : SimulatorLedgers.Postgres;
+    public string LedgerKind => _ledger.Kind;
 
     /// <summary>
     /// How long the provider's recorded answers waited for their group's statement, and how long it took with its

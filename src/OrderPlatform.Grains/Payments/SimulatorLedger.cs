@@ -18,6 +18,9 @@ public static class SimulatorLedgers
 /// <summary>Where the simulated provider keeps what it answered: one answer per idempotency key, for good.</summary>
 public interface ISimulatorLedger
 {
+    /// <summary>Where it keeps them: one of <see cref="SimulatorLedgers"/>' names.</summary>
+    string Kind { get; }
+
     /// <summary>Records <paramref name="operation"/>; false when its key holds an answer already (that one stands).</summary>
     Task<bool> RecordAsync(SimulatorOperation operation, CancellationToken cancellationToken);
 
@@ -61,6 +64,8 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
             linger: grouping?.Linger(),
             timings: AnswerTimings);
     }
+
+    public string Kind => SimulatorLedgers.Postgres;
 
     /// <summary>How long the recorded answers waited for their group's statement, and how long it took with its commit.</summary>
     public WriteTimings AnswerTimings { get; } = new(TimeProvider.System);
@@ -186,6 +191,8 @@ public sealed class MemorySimulatorLedger : ISimulatorLedger
     private readonly Dictionary<string, SimulatorOperation> _byKey = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<SimulatorOperation>> _byReference = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
+
+    public string Kind => SimulatorLedgers.Memory;
 
     public Task<bool> RecordAsync(SimulatorOperation operation, CancellationToken cancellationToken)
     {
