@@ -52,8 +52,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
 
         await Eventually.CompletesAsync(Task.WhenAll(whileDown.Where(d => PartitionOf(d) != 0).ToList()), Clients.Generous,
             "the partitions of the brokers still up to take the messages produced while broker 1 is down");
-        await Eventually.HoldsAsync(() => producerLog.Any(m => m.Facility == "FAIL" && m.Message.Contains(brokerOne, StringComparison.Ordinal)), Clients.Generous,
-            $"the producer to log that it lost its connection to {brokerOne}");
+        await Eventually.HoldsAsync(() => producerLog.Any(m => m.Facility == "FAIL" && m.Message.Contains(brokerOne, StringComparison.Ordinal)),
+            $"the producer to log that it lost its connection to {brokerOne}", Clients.Generous, Clients.Poll);
         Assert.All(whileDown.Where(d => PartitionOf(d) == 0), d => Assert.False(d.IsCompleted, "partition 0 delivered while its leader was down"));
 
         cluster.SetBrokerUp(1);
@@ -128,7 +128,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         // The broker appends at once but answers after 5 s, long after the producer gave up on the request.
         cluster.SetBrokerRoundTripTime(1, TimeSpan.FromSeconds(5));
         var late = impatient.ProduceAsync("order-events", Clients.Message("order-1", "confirmed"));
-        await Eventually.HoldsAsync(() => producerLog.Any(m => m.Facility == "REQTMOUT"), Clients.Generous, "the Produce request to time out at the producer");
+        await Eventually.HoldsAsync(() => producerLog.Any(m => m.Facility == "REQTMOUT"), "the Produce request to time out at the producer", Clients.Generous, Clients.Poll);
         cluster.SetBrokerRoundTripTime(1, TimeSpan.Zero);
         var delivered = await Eventually.CompletesAsync(late, Clients.Generous, "the retried delivery");
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);

@@ -148,7 +148,7 @@ public sealed class MockKafkaClusterTests
                 }
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToList();
 
-            await Eventually.HoldsAsync(() => Volatile.Read(ref calls) >= 100, Clients.Generous, "callers to be busy with the cluster");
+            await Eventually.HoldsAsync(() => Volatile.Read(ref calls) >= 100, "callers to be busy with the cluster", Clients.Generous, Clients.Poll);
             var disposers = Enumerable.Range(0, 2).Select(_ => Task.Run(cluster.Dispose)).ToList();
 
             await Eventually.CompletesAsync(Task.WhenAll(disposers), Clients.Generous, "two threads disposing one cluster");

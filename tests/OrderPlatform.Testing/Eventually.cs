@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace OrderPlatform.Testing;
 
 /// <summary>
-/// Waits on something that changes by itself (a silo's status, rows a background loop writes): samples it until it
-/// holds, within a deadline, and when the deadline passes says what it waited for and what it saw last.
+/// Waits on something that changes by itself (a silo's status, rows a background loop writes, a client's log): samples
+/// it until it holds, within a deadline, and when the deadline passes says what it waited for and what it saw last.
+/// Also bounds the wait for a task, naming what it waited for.
 /// </summary>
 public static class Eventually
 {
@@ -43,4 +44,36 @@ public static class Eventually
     /// <summary>As <see cref="HoldsAsync{T}"/>, for a condition that is only true or false.</summary>
     public static Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null) =>
         HoldsAsync(condition, held => held, what, timeout, interval);
+
+    /// <summary>As <see cref="HoldsAsync{T}"/>, for a condition on what this process holds (looked at without waiting).</summary>
+    public static Task HoldsAsync(Func<bool> condition, string what, TimeSpan? timeout = null, TimeSpan? interval = null) =>
+        HoldsAsync(() => Task.FromResult(condition()), held => held, what, timeout, interval);
+
+    /// <summary>Waits for <paramref name="task"/> at most <paramref name="timeout"/>; past it, a <see cref="TimeoutException"/> names <paramref name="what"/>.</summary>
+    public static async Task CompletesAsync(Task task, TimeSpan timeout, string what)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        try
+        {
+            await task.WaitAsync(timeout);
+        }
+        catch (TimeoutException) when (!task.IsCompleted)
+        {
+            throw new TimeoutException($"Waited {timeout.TotalSeconds:0.#} s for {what}.");
+        }
+    }
+
+    /// <summary>As <see cref="CompletesAsync(Task, TimeSpan, string)"/>, returning the task's result.</summary>
+    public static async Task<T> CompletesAsync<T>(Task<T> task, TimeSpan timeout, string what)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        try
+        {
+            return await task.WaitAsync(timeout);
+        }
+        catch (TimeoutException) when (!task.IsCompleted)
+        {
+            throw new TimeoutException($"Waited {timeout.TotalSeconds:0.#} s for {what}.");
+        }
+    }
 }

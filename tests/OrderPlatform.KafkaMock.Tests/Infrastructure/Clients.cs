@@ -8,6 +8,9 @@ internal static class Clients
 {
     public static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often a wait looks at what the clients hold in memory (their logs, counters).</summary>
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+
     public static IProducer<string, string> IdempotentProducer(
         string bootstrapServers,
         Action<ProducerConfig>? config = null,
