@@ -24,6 +24,9 @@
 #   --statements (also print where PostgreSQL's execution time went during the load, by statement, from
 #   pg_stat_statements: the server is restarted with it preloaded if it runs without it; the load generator's own
 #   statements, tagged /* load generator */, are left out of the shares and summed apart).
+# Under the table, per run: where the completed orders' time went by stage, the silos' grouped writes (appends and the
+# payment simulator's answers: per statement, waiting and writing), and the silos' garbage collector (KB allocated per
+# saga, the share of the window it paused them, collections by generation; from GET /silo/status).
 # PostgreSQL runs from the system's binaries (installed by scripts/ensure-postgres.sh when missing) with its
 # default, durable settings, its data in .data/bench/postgres, on port BENCH_PGPORT (54339). Results: .data/bench/.
 # The silos take settings from the environment as always, e.g. PaymentGateway__SimulatorLedger=memory (the platform's own
@@ -37,7 +40,7 @@ cd "$(dirname "$0")/.."
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
 duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
 settle=100:60
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)

@@ -278,6 +278,7 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
 
         // Counters since start: sample twice and divide the differences by the time between, for rates and shares.
         gcPauseSeconds = GC.GetTotalPauseDuration().TotalSeconds,
+        gcAllocatedBytes = GC.GetTotalAllocatedBytes(),
         cpuSeconds = process.TotalProcessorTime.TotalSeconds,
         lockContentions = Monitor.LockContentionCount,
         threadPool = new

@@ -287,6 +287,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.True(second.GetProperty("cpuSeconds").GetDouble() > first.GetProperty("cpuSeconds").GetDouble());
         Assert.True(second.GetProperty("threadPool").GetProperty("completed").GetInt64() > first.GetProperty("threadPool").GetProperty("completed").GetInt64());
         Assert.True(second.GetProperty("threadPool").GetProperty("threads").GetInt32() > 0);
+        Assert.True(second.GetProperty("gcAllocatedBytes").GetInt64() > first.GetProperty("gcAllocatedBytes").GetInt64());
         foreach (var counter in new[] { "gcPauseSeconds", "lockContentions", "gen0Collections", "gen1Collections", "gen2Collections" })
         {
             Assert.True(second.GetProperty(counter).GetDouble() >= first.GetProperty(counter).GetDouble(), counter);

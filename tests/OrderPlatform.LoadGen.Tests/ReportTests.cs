@@ -192,6 +192,26 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void A_run_whose_silos_told_their_garbage_collectors_counts_says_what_an_order_allocated_under_the_table_and_in_the_json()
+    {
+        var run = Run(200, 0, 80) with { Server = Watched with { Gc = new GcSummary(1_410_000_000, 235.04, 1.87, 640, 25, 0) } };
+
+        Assert.Equal(
+            ["  fixed 200/s, the silos' garbage collector: 235.0 KB allocated a saga, paused 1.87% of the window; collections gen0 640, gen1 25, gen2 0"],
+            ReportText.Details(run));
+        Assert.Equal(
+            ["  fixed 200/s, the silos' garbage collector: - KB allocated a saga, paused 0.00% of the window; collections gen0 0, gen1 0, gen2 0"],
+            ReportText.Details(Run(200, 0, 80) with { Server = Watched with { Gc = new GcSummary(0, null, 0, 0, 0, 0) } }));
+
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
+        using var document = JsonDocument.Parse(report.ToJson());
+        var gc = document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("gc");
+        Assert.Equal(235.04, gc.GetProperty("allocatedKbPerSaga").GetDouble());
+        Assert.Equal(1.87, gc.GetProperty("pausedPercent").GetDouble());
+        Assert.Equal(25, gc.GetProperty("gen1").GetInt64());
+    }
+
+    [Fact]
     public void Order_n_takes_the_nth_sku_and_token_in_turn_in_the_body_the_api_documents()
     {
         var mix = new OrderMix("bench-sku", 3, ["tok_approve", "tok_decline"]);

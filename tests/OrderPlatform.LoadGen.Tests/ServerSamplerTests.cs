@@ -92,6 +92,47 @@ public sealed class ServerSamplerTests
         Assert.Null(WriteCounts.FromStatus(document.RootElement, "appendTimings"));
     }
 
+    [Fact]
+    public void A_silos_garbage_collector_counts_are_read_from_its_status_differenced_summed_and_made_per_saga()
+    {
+        static GcCounts Read(long allocated, double pause, long gen0, long gen1, long gen2)
+        {
+            var json = JsonSerializer.Serialize(new
+            {
+                silo = "S1", gcAllocatedBytes = allocated, gcPauseSeconds = pause, gen0Collections = gen0, gen1Collections = gen1, gen2Collections = gen2,
+            });
+            using var document = JsonDocument.Parse(json);
+            return GcCounts.FromStatus(document.RootElement) ?? throw new InvalidOperationException($"not read: {json}");
+        }
+
+        var before = Read(1_000_000, 1.5, 100, 10, 1).Plus(Read(500_000, 0.5, 50, 5, 1));
+        var after = Read(481_000_000, 1.8, 300, 14, 1).Plus(Read(240_500_000, 0.6, 150, 7, 1));
+
+        var window = GcSummary.Of(after.Since(before)!, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(new GcSummary(720_000_000, null, 2, 300, 6, 0), window with { PausedPercent = Math.Round(window.PausedPercent, 6) });
+        var metrics = new ServerMetrics(87.5, 412.3, 24_000, null, 6_000, null, 120, 0.8, 26.25, null, 40.1, 12.03, null, 63.2, 11.4, 3.42) { Gc = window };
+        Assert.Equal(234.38, metrics.PerSaga(3000).Gc!.AllocatedKbPerSaga);
+        Assert.Null(metrics.PerSaga(0).Gc!.AllocatedKbPerSaga);
+
+        // A silo that restarted in the window counts from zero again: no difference is made of it.
+        Assert.Null(Read(2_000_000, 0.1, 5, 0, 0).Since(before));
+    }
+
+    [Theory]
+    [InlineData("""{"silo":"S1"}""")]
+    [InlineData("""{"gcAllocatedBytes":1,"gcPauseSeconds":0.1,"gen0Collections":1,"gen1Collections":1}""")]
+    [InlineData("""{"gcAllocatedBytes":"1","gcPauseSeconds":0.1,"gen0Collections":1,"gen1Collections":1,"gen2Collections":0}""")]
+    [InlineData("""{"gcAllocatedBytes":1,"gcPauseSeconds":-0.1,"gen0Collections":1,"gen1Collections":1,"gen2Collections":0}""")]
+    [InlineData("""{"gcAllocatedBytes":1.5,"gcPauseSeconds":0.1,"gen0Collections":1,"gen1Collections":1,"gen2Collections":0}""")]
+    [InlineData("""[1,2,3]""")]
+    public void A_status_without_readable_garbage_collector_counts_gives_none(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        Assert.Null(GcCounts.FromStatus(document.RootElement));
+    }
+
     [Theory]
     [InlineData("""{"sagas":{"running":3,"admissionLimit":1000,"refusedOrders":42}}""", 42L)]
     [InlineData("""{"sagas":{"running":3,"admissionLimit":1000,"refusedOrders":0}}""", 0L)]

@@ -103,6 +103,12 @@ internal static class ReportText
             yield return $"  {run.Phase} {Number(run.OfferedRate)}/s: the silos refused {Number(refused)} POSTs as over their admission limit (sent again after Retry-After)";
         }
 
+        if (run.Server?.Gc is { } gc)
+        {
+            yield return $"  {run.Phase} {Number(run.OfferedRate)}/s, the silos' garbage collector: {Optional(gc.AllocatedKbPerSaga, "0.0")} KB allocated a saga, "
+                + $"paused {gc.PausedPercent.ToString("0.00", CultureInfo.InvariantCulture)}% of the window; collections gen0 {Number(gc.Gen0)}, gen1 {Number(gc.Gen1)}, gen2 {Number(gc.Gen2)}";
+        }
+
         foreach (var (what, writes) in new[] { ("the silos' appends", run.Server?.Appends), ("the payment simulator's answers", run.Server?.ProviderAnswers) })
         {
             if (writes is { Requests: > 0 })

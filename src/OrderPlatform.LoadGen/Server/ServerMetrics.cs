@@ -46,6 +46,9 @@ internal sealed record ServerMetrics(
     /// <summary>WAL bytes the whole server wrote in the window (<c>pg_stat_wal.wal_bytes</c>), full-page images included.</summary>
     public long? WalBytes { get; init; }
 
+    /// <summary>The silos' garbage collector in the window, when they tell (<c>GET /silo/status</c>).</summary>
+    public GcSummary? Gc { get; init; }
+
     /// <summary><see cref="WalRecords"/> per saga.</summary>
     public double? WalRecordsPerSaga { get; init; }
 
@@ -63,6 +66,7 @@ internal sealed record ServerMetrics(
             WalKbPerSaga = Per(WalBytes, 1 / 1024.0),
             SiloCpuMsPerSaga = Per(SiloCpuSeconds, 1000),
             PostgresCpuMsPerSaga = Per(PostgresCpuSeconds, 1000),
+            Gc = Gc is null ? null : Gc with { AllocatedKbPerSaga = Per(Gc.AllocatedBytes, 1 / 1024.0) },
         };
 
         double? Per(double? amount, double scale) => amount is { } a && finishedInWindow > 0 ? Math.Round(a * scale / finishedInWindow, 2) : null;

@@ -77,7 +77,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var machineAtStart = MachineCpu.Read();
         var commitsAtStart = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walAtStart = postgres is null ? null : await WalAsync(cancellationToken).ConfigureAwait(false);
-        var writesAtStart = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
+        var writesAtStart = await StatusCountsAsync(cancellationToken).ConfigureAwait(false);
         long? rssMax = null, backlogMax = null;
         double? lagMax = null;
         while (true)
@@ -112,7 +112,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         var busy = MachineCpu.BusyPercent(machineAtStart, MachineCpu.Read());
         var commitsAtEnd = postgres is null ? (long?)null : await CommitsAsync(cancellationToken).ConfigureAwait(false);
         var walAtEnd = postgres is null ? null : await WalAsync(cancellationToken).ConfigureAwait(false);
-        var writesAtEnd = await WriteCountsAsync(cancellationToken).ConfigureAwait(false);
+        var writesAtEnd = await StatusCountsAsync(cancellationToken).ConfigureAwait(false);
         return new ServerMetrics(
             SiloCpuPercent: Percent(siloCpu),
             SiloRssMb: rssMax is { } bytes ? Math.Round(bytes / (1024.0 * 1024.0), 1) : null,
@@ -136,6 +136,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             RefusedOrders = writesAtEnd?.Refused - writesAtStart?.Refused,
             WalRecords = walAtEnd?.Records - walAtStart?.Records,
             WalBytes = walAtEnd?.Bytes - walAtStart?.Bytes,
+            Gc = writesAtStart?.Gc is { } gcAtStart && writesAtEnd?.Gc?.Since(gcAtStart) is { } gc ? GcSummary.Of(gc, elapsed) : null,
         };
 
         double? Percent(TimeSpan? cpu) => cpu is { } c ? Math.Round(c / elapsed * 100, 1) : null;
@@ -211,10 +212,11 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             : null;
 
     /// <summary>
-    /// The grouped appends and the payment simulator's answers of all targets so far, and the orders they refused as over
-    /// their admission limit (<c>GET /silo/status</c>); null where there are no targets or one does not tell.
+    /// The grouped appends and the payment simulator's answers of all targets so far, the orders they refused as over
+    /// their admission limit, and their garbage collectors' counts (<c>GET /silo/status</c>); null where there are no
+    /// targets or one does not answer, and each part null where one does not tell it.
     /// </summary>
-    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, long? Refused)?> WriteCountsAsync(CancellationToken cancellationToken)
+    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, long? Refused, GcCounts? Gc)?> StatusCountsAsync(CancellationToken cancellationToken)
     {
         if (targets.Count == 0)
         {
@@ -222,8 +224,9 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         }
 
         WriteCounts? appends = null, answers = null;
+        GcCounts? gc = null;
         long? refused = 0;
-        bool appendsTold = true, answersTold = true;
+        bool appendsTold = true, answersTold = true, gcTold = true;
         foreach (var target in targets)
         {
             using var document = await GetJsonAsync(target, "silo/status", TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
@@ -235,9 +238,17 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             appendsTold &= Add(ref appends, WriteCounts.FromStatus(document.RootElement, "appendTimings"));
             answersTold &= Add(ref answers, WriteCounts.FromStatus(document.RootElement, "providerAnswerTimings"));
             refused += ReadRefusedOrders(document.RootElement);
+            if (GcCounts.FromStatus(document.RootElement) is { } counts)
+            {
+                gc = gc is null ? counts : gc.Plus(counts);
+            }
+            else
+            {
+                gcTold = false;
+            }
         }
 
-        return (appendsTold ? appends : null, answersTold ? answers : null, refused);
+        return (appendsTold ? appends : null, answersTold ? answers : null, refused, gcTold ? gc : null);
 
         static bool Add(ref WriteCounts? total, WriteCounts? counts)
         {
