@@ -1,5 +1,4 @@
 using System.Globalization;
-using Npgsql;
 using OrderPlatform.Domain;
 using OrderPlatform.EventStore.Events;
 
@@ -44,12 +43,6 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 {
     private readonly ISimulatorLedger _ledger;
     private readonly TimeProvider _time;
-
-    /// <summary>A simulator whose ledger is in PostgreSQL (<see cref="PostgresSimulatorLedger"/>).</summary>
-    public SimulatedPaymentGateway(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
-        : this(new PostgresSimulatorLedger(dataSource, time, grouping), time)
-    {
-    }
 
     /// <summary>A simulator with the given ledger; <paramref name="time"/> is the clock its simulated delays run on.</summary>
     public SimulatedPaymentGateway(ISimulatorLedger ledger, TimeProvider time)
