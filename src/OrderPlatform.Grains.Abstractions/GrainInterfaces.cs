@@ -94,4 +94,12 @@ public interface IOrderSagaGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("WaitUntilFinished"), AlwaysInterleave]
     Task<SagaView?> WaitUntilFinishedAsync(TimeSpan timeout);
+
+    /// <summary>
+    /// As <see cref="WaitUntilFinishedAsync"/> (no wait for a zero <paramref name="timeout"/>), with the order too when
+    /// the saga finished and wrote the order's whole stream itself: a reader of a finished order then needs neither the
+    /// order's grain nor a read of its stream.
+    /// </summary>
+    [Alias("Read"), AlwaysInterleave]
+    Task<SagaReading?> ReadAsync(TimeSpan timeout);
 }

@@ -95,6 +95,16 @@ public sealed record SagaView(
     [property: Id(7)] IReadOnlyList<SagaStepView> Steps);
 
 /// <summary>
+/// An order as its saga can tell it: the saga, and the order when the saga knows the order's stream as a whole, having
+/// finished and written every event of it itself (then the order is as those events leave it, and nothing else writes
+/// it). When <see cref="Order"/> is null the order's own grain answers for it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("OrderPlatform.SagaReading")]
+public sealed record SagaReading(
+    [property: Id(0)] SagaView Saga,
+    [property: Id(1)] OrderView? Order);
+
+/// <summary>
 /// The response to store under a request's idempotency key in the same transaction as the request's first effect, so
 /// the effect and the answer to its replays commit together. Without <see cref="RequestHash"/> the key is claimed
 /// already and the append completes it. With it, the key is not claimed yet: the append claims it, completed, with this

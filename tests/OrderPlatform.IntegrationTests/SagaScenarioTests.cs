@@ -321,9 +321,11 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
             orders.Add(await _api.PlaceOrderAsync("tok_approve", Platform.Line(sku, 1)));
         }
 
+        // Read as the saga tells them: it finished and wrote each order's whole stream itself.
+        var told = new List<JsonElement>();
         foreach (var orderId in orders)
         {
-            await _api.WaitUntilFinishedAsync(orderId);
+            told.Add(await _api.FinishedReadAsync(orderId));
         }
 
         var busy = await _api.ActivationsAsync();
@@ -339,10 +341,12 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
             active => string.Join(", ", active));
         Assert.True(now.GetValueOrDefault("InventoryGrain") >= 1);
 
-        // A read brings an order back from its streams, whole.
+        // A read brings an order back from its streams, whole: the order's grain answers for it now, as the saga did.
         var again = await _api.GetOrderAsync(orders[0]);
         Assert.Equal("Completed", again.GetProperty("status").GetString());
         Assert.Equal("Captured", again.GetProperty("payment").GetProperty("status").GetString());
         Assert.Equal(7, again.GetProperty("saga").GetProperty("steps").GetArrayLength());
+        Assert.Equal(told[0].ToString(), again.ToString());
+        Assert.Equal(sku, again.GetProperty("lines")[0].GetProperty("sku").GetString());
     }
 }

@@ -56,6 +56,10 @@ public sealed class OrderSagaGrain(
     private (CarriedAppend Append, Order State)? _orderToPlace;
     private KnownOrder? _placedOrder;
 
+    // The placement an append under way carries, and the saga's state that append leaves: it is known to have landed
+    // only when that state becomes current (a repeated start answered from the stream's record appends nothing).
+    private (KnownOrder Order, OrderSaga StateAfter)? _pendingPlacement;
+
     /// <summary>The order's stream as this saga wrote it, and the order's state after it.</summary>
     private sealed record KnownOrder(KnownStart Stream, Order State);
 
@@ -109,8 +113,17 @@ public sealed class OrderSagaGrain(
     }
 
     /// <summary>The append that starts the saga places its order too, when the start decided so.</summary>
-    protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter) =>
-        _orderToPlace is { } order && State.Phase == SagaPhase.NotStarted ? [order.Append] : [];
+    protected override IReadOnlyList<CarriedAppend> CreatedAlongside(OrderSaga stateAfter)
+    {
+        _pendingPlacement = null;
+        if (_orderToPlace is not { } order || State.Phase != SagaPhase.NotStarted)
+        {
+            return [];
+        }
+
+        _pendingPlacement = (new KnownOrder(new KnownStart(order.Append.StreamId, CarriedEvent.From(order.Append.Events)), order.State), stateAfter);
+        return [order.Append];
+    }
 
     /// <summary>The saga index row an append that leaves <paramref name="stateAfter"/> writes, if it needs to write one.</summary>
     private SagaIndexRow? IndexRowFor(OrderSaga stateAfter, DateTimeOffset now)
@@ -133,13 +146,6 @@ public sealed class OrderSagaGrain(
         try
         {
             recorded = await StartOnceAsync(request);
-
-            // Set by the start's last decision, which is the one whose append landed (a refused append is decided again
-            // or fails the start): the order's first events committed with the start, and its grain need not read them.
-            if (_orderToPlace is { } order)
-            {
-                _placedOrder = new KnownOrder(new KnownStart(order.Append.StreamId, CarriedEvent.From(order.Append.Events)), order.State);
-            }
         }
         catch (Exception e) when (response?.RequestHash is not null && IdempotencyStore.IsKeyInUse(e))
         {
@@ -152,6 +158,7 @@ public sealed class OrderSagaGrain(
             stored = _responseStored;
             _responseToStore = null;
             _orderToPlace = null;
+            _pendingPlacement = null;
             _pendingResponse = null;
             _responseStored = false;
         }
@@ -255,6 +262,22 @@ public sealed class OrderSagaGrain(
         return ToView();
     }
 
+    public async Task<SagaReading?> ReadAsync(TimeSpan timeout)
+    {
+        if (await WaitUntilFinishedAsync(timeout) is not { } saga)
+        {
+            return null;
+        }
+
+        // Finished, nothing of the order's is in flight; while the saga knows the stream, the order's grain has done no
+        // command (TellingPlacedOrderAsync forgets it on the first) and every event on it is one the saga committed. A
+        // finished saga's order is at rest: one the saga knows otherwise is not the stream's end, and its grain answers.
+        var order = State.Phase == SagaPhase.Finished && _placedOrder is { } known && known.State.Status is OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled
+            ? OrderGrain.ViewOf(OrderId, known.State, known.Stream.Events.Count)
+            : null;
+        return new SagaReading(saga, order);
+    }
+
     protected override bool IsAtRest(OrderSaga state) => state.Phase is SagaPhase.NotStarted or SagaPhase.Finished;
 
     protected override void OnStateChanged()
@@ -272,6 +295,13 @@ public sealed class OrderSagaGrain(
         }
 
         _pendingResponse = null;
+        if (_pendingPlacement is { } placement && ReferenceEquals(placement.StateAfter, State))
+        {
+            // The start's append landed with the order's first events: the order's grain need not read them.
+            _placedOrder = placement.Order;
+        }
+
+        _pendingPlacement = null;
 
         if (State.Phase == SagaPhase.Finished)
         {

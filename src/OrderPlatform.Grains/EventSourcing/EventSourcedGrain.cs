@@ -169,14 +169,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     private void RestIfDone()
     {
-        if (_restTimer is not null || !IsAtRest(State))
+        if (_restTimer is not null || !(IsAtRest(State) || _restAfterReads))
         {
             return;
         }
 
         _restTimer = this.RegisterGrainTimer(() =>
         {
-            if (IsAtRest(State))
+            if (IsAtRest(State) || _restAfterReads)
             {
                 DeactivateOnIdle();
             }
@@ -189,6 +189,21 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
             return Task.CompletedTask;
         }, ServiceProvider.GetService<RestingOptions>()?.RestingLinger ?? RestingOptions.DefaultLinger, Timeout.InfiniteTimeSpan);
+    }
+
+    // Set by a read that lets the activation rest though its aggregate is not at rest; the next command clears it.
+    private bool _restAfterReads;
+
+    /// <summary>
+    /// Lets an activation that has served only reads since its last command deactivate <see
+    /// cref="RestingOptions.RestingLinger"/> later though its aggregate is not at rest, unless a command comes first: for
+    /// an aggregate whose reads of a state under way read its stream anyway and whose writer does not need the activation,
+    /// so that keeping it holds memory for nothing.
+    /// </summary>
+    protected void RestAfterReads()
+    {
+        _restAfterReads = true;
+        RestIfDone();
     }
 
     /// <summary>Rows to write in the same transaction as an append (for example an index row).</summary>
@@ -495,6 +510,17 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
     protected async Task<IReadOnlyList<TEvent>> HandleAsync(string? commandId, Func<TState, Task<IReadOnlyList<TEvent>>> decide, string? correlationId = null)
     {
         var command = new QueuedCommand(commandId, decide, correlationId ?? RequestContext.Get(CorrelationKey) as string, Offer.Value);
+        if (_restAfterReads)
+        {
+            // At work again: the activation rests only when its aggregate is at rest.
+            _restAfterReads = false;
+            if (!IsAtRest(State))
+            {
+                _restTimer?.Dispose();
+                _restTimer = null;
+            }
+        }
+
         _queued.Enqueue(command);
         await _appendGate.WaitAsync();
         try

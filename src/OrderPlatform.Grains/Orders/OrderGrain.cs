@@ -40,13 +40,17 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
     public async Task<OrderView?> GetAsync()
     {
         // The saga may have confirmed or completed the order with another grain's append (decision record 0031): an
-        // order under way is read again, so an activation left from an earlier read does not show it as it was.
+        // order under way is read again, so an activation left from an earlier read does not show it as it was. Since
+        // every such read reads the stream, and the saga carries the order's next events without this activation, one
+        // that only served reads need not stay: it rests as a finished order's does (a finished order's saga answers
+        // for it, so no read would bring this activation to the order's end).
         if (State.Status is OrderStatus.Placed or OrderStatus.Confirmed)
         {
             await RefreshAsync();
+            RestAfterReads();
         }
 
-        return State.Status == OrderStatus.None ? null : ToView();
+        return State.Status == OrderStatus.None ? null : ViewOf(this.GetPrimaryKey(), State, Version);
     }
 
     private async Task<CommandReply> RunAsync(string commandId, Func<Order, IReadOnlyList<OrderEvent>> decide, string? correlationId = null)
@@ -62,13 +66,14 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
         }
     }
 
-    private OrderView ToView() => new(
-        this.GetPrimaryKey(),
-        State.Status.ToString(),
-        State.CustomerId,
-        [.. State.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))],
-        State.Total?.Amount ?? 0m,
-        State.Total?.Currency ?? "",
-        State.Reason,
-        Version);
+    /// <summary>What a reader is shown of an order in <paramref name="state"/>, its stream at <paramref name="version"/>.</summary>
+    public static OrderView ViewOf(Guid orderId, Order state, int version) => new(
+        orderId,
+        state.Status.ToString(),
+        state.CustomerId,
+        [.. state.Lines.Select(l => new OrderLineData(l.Sku, l.Quantity, l.UnitPrice))],
+        state.Total?.Amount ?? 0m,
+        state.Total?.Currency ?? "",
+        state.Reason,
+        version);
 }

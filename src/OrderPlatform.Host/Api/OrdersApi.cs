@@ -140,23 +140,23 @@ public static class OrdersApi
 
     private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
     {
-        var sagaGrain = grains.Get<IOrderSagaGrain>(orderId);
-        Task<SagaView?> saga;
-        if (PreferredWait(http.Request.Headers["Prefer"]) is { } wait)
+        var wait = PreferredWait(http.Request.Headers["Prefer"]);
+        if (wait is not null)
         {
             http.Response.Headers["Preference-Applied"] = $"wait={wait}";
-            saga = sagaGrain.WaitUntilFinishedAsync(TimeSpan.FromSeconds(wait));
-            await saga;
-        }
-        else
-        {
-            saga = sagaGrain.GetAsync();
         }
 
-        var order = grains.Get<IOrderGrain>(orderId).GetAsync();
+        // The saga answers for a finished order whose stream it wrote itself; otherwise the order's grain does.
+        var reading = grains.Get<IOrderSagaGrain>(orderId).ReadAsync(TimeSpan.FromSeconds(wait ?? 0));
+        if (wait is not null)
+        {
+            await reading;
+        }
+
         var payment = grains.Get<IPaymentGrain>(orderId).GetAsync();
-        await Task.WhenAll(saga, order, payment);
-        if (saga.Result is not { } sagaView)
+        var order = (await reading)?.Order is { } told ? Task.FromResult<OrderView?>(told) : grains.Get<IOrderGrain>(orderId).GetAsync();
+        await Task.WhenAll(order, payment);
+        if (reading.Result?.Saga is not { } sagaView)
         {
             return Problems.NotFound($"There is no order {orderId}.");
         }

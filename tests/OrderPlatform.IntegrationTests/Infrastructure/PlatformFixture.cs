@@ -95,6 +95,21 @@ public sealed class Platform(HttpClient http, string connectionString)
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>
+    /// Waits for the end with one long-poll read (<c>Prefer: wait=30</c>), which asks the order and the payment only
+    /// once the saga finished; unlike <see cref="WaitUntilFinishedAsync"/> it reads no unfinished order.
+    /// </summary>
+    public async Task<JsonElement> FinishedReadAsync(Guid orderId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        using var response = await http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var order = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        Assert.True(order.GetProperty("saga").GetProperty("phase").GetString() == "Finished", order.ToString());
+        return order;
+    }
+
     public async Task<JsonElement> GetStockAsync(string sku) =>
         JsonDocument.Parse(await http.GetStringAsync($"/inventory/{sku}")).RootElement.Clone();
 
