@@ -20,7 +20,8 @@
 #   --memory COMPLETED:INFLIGHT (instead of pgbench, ramp and rates: silo memory as COMPLETED orders accumulate at
 #   --memory-rate R (200) orders/s, then with INFLIGHT orders held in flight by a 60 s payment authorization;
 #   "live MB" is the GC heap after the last full collection, forced at every moment but those placing orders (so with
-#   the orders held in flight too); "heap MB" counts garbage),
+#   the orders held in flight too); "heap MB" counts garbage; the silo's admission limit is lifted for it unless
+#   Admission__MaxRunningSagas is set),
 #   --statements (also print where PostgreSQL's execution time went during the load, by statement, from
 #   pg_stat_statements: the server is restarted with it preloaded if it runs without it; the load generator's own
 #   statements, tagged /* load generator */, are left out of the shares and summed apart).
@@ -62,6 +63,10 @@ done
 if [[ -n "$memory" ]]; then
   [[ "$memory" =~ ^[1-9][0-9]*:[1-9][0-9]*$ && "$memory_rate" =~ ^[1-9][0-9]*$ ]] \
     || { echo "--memory takes COMPLETED:INFLIGHT (whole numbers above 0, e.g. 100000:10000) and --memory-rate a whole number above 0." >&2; exit 2; }
+  # INFLIGHT sagas running at once on one silo are more than it admits by default (Admission:MaxRunningSagas, 1,000,
+  # decision record 0037): the rest would be refused with 503 and never held. The memory run lifts the limit (0) unless
+  # the environment sets one.
+  export Admission__MaxRunningSagas="${Admission__MaxRunningSagas:-0}"
 fi
 
 host_dll="${host_dir:-src/OrderPlatform.Host/bin/Release/net10.0}/OrderPlatform.Host.dll"
@@ -194,7 +199,7 @@ if [[ -n "$memory" ]]; then
   }
   completed="${memory%%:*}" inflight="${memory##*:}"
   echo
-  echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight"
+  echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight (Admission__MaxRunningSagas=$Admission__MaxRunningSagas)"
   printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s %8s\n' "moment" finished "in flight" sagas orders payments stock "RSS MB" "heap MB" "live MB"
   sample "started"
   "${loadgen[@]}" --restock 1000000 --rate "$memory_rate" --duration $(( (completed + memory_rate - 1) / memory_rate )) --warmup 0 \
