@@ -89,16 +89,10 @@ public interface IOrderSagaGrain : IGrainWithGuidKey
     Task<SagaView?> GetAsync();
 
     /// <summary>
-    /// Answers once the saga has finished, or when <paramref name="timeout"/> has passed, with the saga as it is
-    /// then (null when there is no such saga). For clients that want the outcome without polling.
-    /// </summary>
-    [Alias("WaitUntilFinished"), AlwaysInterleave]
-    Task<SagaView?> WaitUntilFinishedAsync(TimeSpan timeout);
-
-    /// <summary>
-    /// As <see cref="WaitUntilFinishedAsync"/> (no wait for a zero <paramref name="timeout"/>), with the order too when
-    /// the saga finished and wrote the order's whole stream itself: a reader of a finished order then needs neither the
-    /// order's grain nor a read of its stream.
+    /// Answers once the saga has finished, or when <paramref name="timeout"/> has passed (at once for a zero one), with
+    /// the saga as it is then (null when there is no such saga): for clients that want the outcome without polling. With
+    /// the order too when the saga finished and wrote the order's whole stream itself: a reader of a finished order then
+    /// needs neither the order's grain nor a read of its stream.
     /// </summary>
     [Alias("Read"), AlwaysInterleave]
     Task<SagaReading?> ReadAsync(TimeSpan timeout);

@@ -63,7 +63,7 @@ public sealed class OrderSagaGrain(
     /// <summary>The order's stream as this saga wrote it, and the order's state after it.</summary>
     private sealed record KnownOrder(KnownStart Stream, Order State);
 
-    // Completed when the saga finishes; callers of WaitUntilFinishedAsync await it.
+    // Completed when the saga finishes; readers that wait for the finish (ReadAsync) await it.
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Guid OrderId => this.GetPrimaryKey();
@@ -246,7 +246,7 @@ public sealed class OrderSagaGrain(
 
     public Task<SagaView?> GetAsync() => Task.FromResult(State.Phase == SagaPhase.NotStarted ? null : ToView());
 
-    public async Task<SagaView?> WaitUntilFinishedAsync(TimeSpan timeout)
+    public async Task<SagaReading?> ReadAsync(TimeSpan timeout)
     {
         if (State.Phase == SagaPhase.NotStarted)
         {
@@ -259,23 +259,13 @@ public sealed class OrderSagaGrain(
             await _finished.Task.WaitAsync(timeout, Time).ContinueWith(_ => { }, TaskScheduler.Current);
         }
 
-        return ToView();
-    }
-
-    public async Task<SagaReading?> ReadAsync(TimeSpan timeout)
-    {
-        if (await WaitUntilFinishedAsync(timeout) is not { } saga)
-        {
-            return null;
-        }
-
         // Finished, nothing of the order's is in flight; while the saga knows the stream, the order's grain has done no
         // command (TellingPlacedOrderAsync forgets it on the first) and every event on it is one the saga committed. A
         // finished saga's order is at rest: one the saga knows otherwise is not the stream's end, and its grain answers.
-        var order = State.Phase == SagaPhase.Finished && _placedOrder is { } known && known.State.Status is OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled
+        var order = State.Phase == SagaPhase.Finished && _placedOrder is { } known && OrderGrain.IsClosed(known.State)
             ? OrderGrain.ViewOf(OrderId, known.State, known.Stream.Events.Count)
             : null;
-        return new SagaReading(saga, order);
+        return new SagaReading(ToView(), order);
     }
 
     protected override bool IsAtRest(OrderSaga state) => state.Phase is SagaPhase.NotStarted or SagaPhase.Finished;

@@ -169,14 +169,14 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     private void RestIfDone()
     {
-        if (_restTimer is not null || !(IsAtRest(State) || _restAfterReads))
+        if (_restTimer is not null || !MayRest)
         {
             return;
         }
 
         _restTimer = this.RegisterGrainTimer(() =>
         {
-            if (IsAtRest(State) || _restAfterReads)
+            if (MayRest)
             {
                 DeactivateOnIdle();
             }
@@ -193,6 +193,8 @@ public abstract class EventSourcedGrain<TState, TEvent>(PostgresEventStore store
 
     // Set by a read that lets the activation rest though its aggregate is not at rest; the next command clears it.
     private bool _restAfterReads;
+
+    private bool MayRest => IsAtRest(State) || _restAfterReads;
 
     /// <summary>
     /// Lets an activation that has served only reads since its last command deactivate <see

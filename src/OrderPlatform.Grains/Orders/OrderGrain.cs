@@ -19,7 +19,10 @@ public sealed class OrderGrain(PostgresEventStore store, TimeProvider time)
 
     protected override Order Apply(Order state, OrderEvent recorded) => state.Apply(recorded);
 
-    protected override bool IsAtRest(Order state) => state.Status is OrderStatus.None or OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled;
+    protected override bool IsAtRest(Order state) => state.Status == OrderStatus.None || IsClosed(state);
+
+    /// <summary>Whether the order has reached its end (completed, rejected or cancelled): nothing follows in its stream.</summary>
+    public static bool IsClosed(Order state) => state.Status is OrderStatus.Completed or OrderStatus.Rejected or OrderStatus.Cancelled;
 
     public Task<CommandReply> PlaceAsync(string commandId, CheckoutRequest request) =>
         RunAsync(commandId, order => order.Place(
