@@ -67,6 +67,10 @@ if [[ -n "$memory" ]]; then
   # decision record 0037): the rest would be refused with 503 and never held. The memory run lifts the limit (0) unless
   # the environment sets one.
   export Admission__MaxRunningSagas="${Admission__MaxRunningSagas:-0}"
+  # The orders held in flight wait 60 s for their authorization, longer than the payment grain waits for its provider
+  # (PaymentGateway:Timeout, 10 s): each would time out, be retried and, at the saga's deadline, be cancelled. The
+  # memory run waits 90 s for the provider unless the environment says otherwise, so they are held waiting and complete.
+  export PaymentGateway__Timeout="${PaymentGateway__Timeout:-00:01:30}"
 fi
 
 host_dll="${host_dir:-src/OrderPlatform.Host/bin/Release/net10.0}/OrderPlatform.Host.dll"
@@ -199,7 +203,7 @@ if [[ -n "$memory" ]]; then
   }
   completed="${memory%%:*}" inflight="${memory##*:}"
   echo
-  echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight (Admission__MaxRunningSagas=$Admission__MaxRunningSagas)"
+  echo "OrderPlatform memory $stamp: $(nproc) cores, 1 silo; $completed orders at $memory_rate/s, then $inflight held in flight (Admission__MaxRunningSagas=$Admission__MaxRunningSagas, PaymentGateway__Timeout=$PaymentGateway__Timeout)"
   printf '%-28s %9s %9s %7s %7s %7s %7s %8s %8s %8s\n' "moment" finished "in flight" sagas orders payments stock "RSS MB" "heap MB" "live MB"
   sample "started"
   "${loadgen[@]}" --restock 1000000 --rate "$memory_rate" --duration $(( (completed + memory_rate - 1) / memory_rate )) --warmup 0 \
