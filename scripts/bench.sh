@@ -14,6 +14,8 @@
 # Options: --pgbench-seconds S (15), --pgbench-scale N (10), --ramp FROM:TO:STEP (50:1000:50), --step-duration S (10),
 #   --max-p99 MS (1000), --rates R,R,... (100,200,500), --duration S (20), --warmup S (5), --silos N (1),
 #   --skus N (100), --max-in-flight N (2000), --completion-timeout S (30), --no-ramp, --no-rates,
+#   --wait-in post|get (post: each order's POST waits for its end, one request an order; get: the POST is answered 202
+#   and the order read with GET until its end, two requests an order; the load generator's --wait-in),
 #   --host-dir DIR (the silo build to measure; default this tree's Release build, e.g. another worktree's for a before/after),
 #   --settle RATE:SECONDS (100:60; 0:0 for none: orders at RATE for SECONDS before anything is measured, not reported, so
 #   the silo's just-in-time compiler has tiered up the hot path, as on a silo that has run for a while),
@@ -39,12 +41,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pgbench_seconds=15 pgbench_scale=10 ramp=50:1000:50 step_duration=10 max_p99=1000 rates=100,200,500
-duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements=""
+duration=20 warmup=5 silos=1 skus=100 max_in_flight=2000 completion_timeout=30 host_dir="" memory="" memory_rate=200 statements="" wait_in=post
 settle=100:60
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle)
+    --pgbench-seconds|--pgbench-scale|--ramp|--step-duration|--max-p99|--rates|--duration|--warmup|--silos|--skus|--max-in-flight|--completion-timeout|--host-dir|--memory|--memory-rate|--settle|--wait-in)
       [[ $# -ge 2 ]] || { echo "$1 needs a value." >&2; exit 2; }
       name="${1#--}"; declare "${name//-/_}=$2"; shift 2 ;;
     --no-ramp) ramp=""; shift ;;
@@ -104,7 +106,7 @@ for project in OrderPlatform.Host OrderPlatform.KafkaMock OrderPlatform.LoadGen;
 done
 
 # The load generator checks its own arguments: ask it now (against a closed port) rather than after pgbench.
-run_arguments=(--warmup "$warmup" --skus "$skus" --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout")
+run_arguments=(--warmup "$warmup" --skus "$skus" --max-in-flight "$max_in_flight" --completion-timeout "$completion_timeout" --wait-in "$wait_in")
 [[ -z "$ramp" ]] || run_arguments+=(--ramp "$ramp" --step-duration "$step_duration" --max-p99 "$max_p99")
 [[ -z "$rates" ]] || run_arguments+=(--rate "$rates" --duration "$duration")
 check=0
@@ -239,7 +241,7 @@ if (( settle_rate > 0 && settle_seconds > 0 )); then
   echo "settling: $settle_rate orders/s for $settle_seconds s (not measured)..."
   dotnet src/OrderPlatform.LoadGen/bin/Release/net10.0/OrderPlatform.LoadGen.dll --target "$(IFS=,; echo "${targets[*]}")" \
     --sku-prefix bench-sku --skus "$skus" --restock 1000000 --rate "$settle_rate" --duration "$settle_seconds" --warmup 0 \
-    --completion-timeout "$completion_timeout" --postgres "$connection" --quiet-wait 60 >"$state/settle-$stamp.log" 2>&1 \
+    --completion-timeout "$completion_timeout" --wait-in "$wait_in" --postgres "$connection" --quiet-wait 60 >"$state/settle-$stamp.log" 2>&1 \
     || { echo "The settling run failed; see $state/settle-$stamp.log" >&2; exit 1; }
 fi
 if [[ -n "$statements" ]]; then

@@ -253,6 +253,91 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal("wait=30", capped);
     }
 
+    private async Task<(HttpStatusCode Status, JsonElement Body, string? Applied, string? Location, bool Replayed)> PostPreferringAsync(
+        object body, string key, string? prefer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        if (prefer is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        }
+
+        using var response = await _api.Http.SendAsync(request);
+        var applied = response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), applied, response.Headers.Location?.OriginalString,
+            response.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task A_post_that_prefers_to_wait_is_answered_with_the_finished_order()
+    {
+        var sku = NewSku("post-wait");
+        await _api.RestockAsync(sku, 10);
+
+        // A happy order: 201 with the order as its read shows it, once its saga has finished.
+        var body = Platform.OrderBody("tok_approve", Platform.Line(sku, 2));
+        var key = $"order-{Guid.NewGuid()}";
+        var (status, order, applied, location, replayed) = await PostPreferringAsync(body, key, "wait=20");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("wait=20", applied);
+        Assert.False(replayed);
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal("Finished", order.GetProperty("saga").GetProperty("phase").GetString());
+        Assert.Equal("Captured", order.GetProperty("payment").GetProperty("status").GetString());
+        var orderId = order.GetProperty("orderId").GetGuid();
+        Assert.Equal($"/orders/{orderId}", location);
+        Assert.Equal((await _api.GetOrderAsync(orderId)).GetRawText(), order.GetRawText());
+
+        // The same request again: with the preference the finished order once more, without it the stored 202.
+        var again = await PostPreferringAsync(body, key, "wait=20");
+        Assert.Equal((HttpStatusCode.Created, true), (again.Status, again.Replayed));
+        Assert.Equal(order.GetRawText(), again.Body.GetRawText());
+        var plain = await PostPreferringAsync(body, key, null);
+        Assert.Equal((HttpStatusCode.Accepted, true, null), (plain.Status, plain.Replayed, plain.Applied));
+        Assert.Equal("Accepted", plain.Body.GetProperty("status").GetString());
+        Assert.Equal(8, (await _api.GetStockAsync(sku)).GetProperty("available").GetInt32());
+
+        // A declined card: the order's end is cancelled, answered the same way.
+        var (declinedStatus, declined, _, _, _) = await PostPreferringAsync(
+            Platform.OrderBody("tok_decline", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=20");
+        Assert.Equal(HttpStatusCode.Created, declinedStatus);
+        Assert.Equal("Cancelled", declined.GetProperty("status").GetString());
+
+        // A saga that has not finished when the wait is over: the 202, which says the wait was applied.
+        var (slowStatus, slow, slowApplied, slowLocation, _) = await PostPreferringAsync(
+            Platform.OrderBody("tok_slow_4000", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=1");
+        Assert.Equal((HttpStatusCode.Accepted, "wait=1"), (slowStatus, slowApplied));
+        Assert.Equal("Accepted", slow.GetProperty("status").GetString());
+        Assert.Equal("Completed", (await _api.FinishedReadAsync(slow.GetProperty("orderId").GetGuid())).GetProperty("status").GetString());
+        Assert.Equal($"/orders/{slow.GetProperty("orderId").GetGuid()}", slowLocation);
+    }
+
+    [Fact]
+    public async Task A_post_that_prefers_to_wait_is_refused_at_once_when_its_request_is_bad_or_its_wait_unreadable()
+    {
+        var sku = NewSku("post-wait-bad");
+        await _api.RestockAsync(sku, 10);
+        var sagasBefore = await _api.CountAsync("sagas");
+
+        // An unknown SKU and a line without a quantity: the problem at once, no wait applied, nothing written.
+        var unknown = await PostPreferringAsync(Platform.OrderBody("tok_approve", Platform.Line(NewSku("nowhere"), 1)), $"order-{Guid.NewGuid()}", "wait=20");
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, null), (unknown.Status, unknown.Applied));
+        var invalid = await PostPreferringAsync(Platform.OrderBody("tok_approve", new { sku }), $"order-{Guid.NewGuid()}", "wait=20");
+        Assert.Equal((HttpStatusCode.BadRequest, null), (invalid.Status, invalid.Applied));
+        Assert.Equal(sagasBefore, await _api.CountAsync("sagas"));
+
+        // A wait the server cannot read is ignored (RFC 7240): the 202 at once.
+        var (status, accepted, applied, _, _) = await PostPreferringAsync(
+            Platform.OrderBody("tok_slow_5000", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=soon");
+        Assert.Equal((HttpStatusCode.Accepted, null), (status, applied));
+        Assert.Equal("Accepted", accepted.GetProperty("status").GetString());
+    }
+
     [Theory]
     [InlineData("wait=soon")]
     [InlineData("wait=-1")]

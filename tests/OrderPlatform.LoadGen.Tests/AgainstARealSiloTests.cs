@@ -31,27 +31,13 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
     [Fact]
     public async Task Every_order_sent_reaches_its_terminal_state_and_the_report_counts_each_once()
     {
-        var json = Path.Combine(Path.GetTempPath(), $"loadgen-{Guid.NewGuid():N}.json");
         var postmaster = await PostmasterPidAsync();
-        using var output = new StringWriter();
-        using var errors = new StringWriter();
-        await OneOrderAsync();
-
-        var exitCode = await LoadCommand.RunAsync(
-            [
-                "--target", _silo.Http.BaseAddress!.ToString(), "--rate", "20", "--duration", "3", "--warmup", "1",
-                "--skus", "3", "--sku-prefix", "it-sku", "--restock", "1000", "--token", "tok_approve,tok_decline",
-                "--completion-timeout", "15", "--json", json, "--silo-pid", _silo.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--postgres", _connectionString, "--commit-ceiling", "1000", "--postgres-pid", postmaster.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ],
-            output,
-            errors,
-            CancellationToken.None);
-
-        Assert.True(exitCode == LoadCommand.Clean, $"exit code {exitCode} (silo log: {_silo.LogPath}):\n{errors}\n{output}");
-        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        File.Delete(json);
-        var run = Assert.Single(document.RootElement.GetProperty("runs").EnumerateArray());
+        var (report, output) = await RunCleanlyAsync(
+            "--rate", "20", "--duration", "3", "--warmup", "1", "--skus", "3", "--sku-prefix", "it-sku", "--restock", "1000",
+            "--token", "tok_approve,tok_decline", "--completion-timeout", "15",
+            "--silo-pid", _silo.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--postgres", _connectionString, "--commit-ceiling", "1000", "--postgres-pid", postmaster.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var run = Assert.Single(report.GetProperty("runs").EnumerateArray());
 
         // Orders 20 to 79 are due in the measured window (1 s to 4 s at 20/s); even ones approve, odd ones are declined.
         var schedule = new ArrivalSchedule(20, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3));
@@ -64,13 +50,17 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.Equal(0, run.GetProperty("errors").GetInt64());
         Assert.Equal(approved, run.GetProperty("outcomes").GetProperty("Completed").GetInt64());
         Assert.Equal(measured.Count - approved, run.GetProperty("outcomes").GetProperty("Cancelled").GetInt64());
+
+        // By default each order's POST waits for its end (Prefer: wait) and its 201 brings it: no order needed a read.
+        Assert.Equal("post", report.GetProperty("settings").GetProperty("waitIn").GetString());
+        Assert.Equal(measured.Count, run.GetProperty("endedWithPost").GetInt64());
         var latency = run.GetProperty("latency");
         Assert.Equal(run.GetProperty("finished").GetInt64(), latency.GetProperty("count").GetInt64());
         Assert.InRange(latency.GetProperty("p50").GetDouble(), 0.001, 15_000);
         Assert.InRange(latency.GetProperty("max").GetDouble(), latency.GetProperty("p99").GetDouble(), 15_000);
         Assert.InRange(run.GetProperty("postLatency").GetProperty("p50").GetDouble(), 0.001, latency.GetProperty("max").GetDouble());
         Assert.True(run.GetProperty("maxInFlight").GetInt32() >= 1);
-        Assert.Contains(" 20 ", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains(" 20 ", output, StringComparison.Ordinal);
 
         // What the platform did meanwhile: this silo's CPU and memory, the database's commits; no relay without Kafka.
         var server = run.GetProperty("server");
@@ -92,14 +82,14 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.InRange(appends.GetProperty("groups").GetInt64(), 1, appends.GetProperty("requests").GetInt64());
         Assert.InRange(appends.GetProperty("waitP50Ms").GetDouble(), 0, appends.GetProperty("waitP99Ms").GetDouble());
         Assert.InRange(appends.GetProperty("writeP50Ms").GetDouble(), 0.001, appends.GetProperty("writeP99Ms").GetDouble());
-        Assert.Contains("the silos' appends: ", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("the silos' appends: ", output, StringComparison.Ordinal);
 
         // The payment simulator's answers likewise: an authorization for every order, a capture for each approved one.
         var answers = server.GetProperty("providerAnswers");
         Assert.InRange(answers.GetProperty("requests").GetInt64(), measured.Count / 4, appends.GetProperty("requests").GetInt64());
         Assert.InRange(answers.GetProperty("groups").GetInt64(), 1, answers.GetProperty("requests").GetInt64());
         Assert.InRange(answers.GetProperty("writeP50Ms").GetDouble(), 0.001, answers.GetProperty("writeP99Ms").GetDouble());
-        Assert.Contains("the payment simulator's answers: ", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("the payment simulator's answers: ", output, StringComparison.Ordinal);
 
         // CPU: PostgreSQL's (the postmaster and its backends), the machine's, and per saga finished in the window.
         var finishedInWindow = run.GetProperty("sagasPerSecond").GetDouble() * 3;
@@ -109,7 +99,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.Equal(Math.Round(server.GetProperty("siloCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("siloCpuMsPerSaga").GetDouble());
         Assert.Equal(Math.Round(server.GetProperty("postgresCpuSeconds").GetDouble() * 1000 / finishedInWindow, 2), server.GetProperty("postgresCpuMsPerSaga").GetDouble());
         Assert.True(server.GetProperty("postgresCpuMsPerSaga").GetDouble() > 0, $"PostgreSQL CPU per saga: {server}");
-        Assert.Contains("pg CPU %", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("pg CPU %", output, StringComparison.Ordinal);
         Assert.Equal(Math.Round(run.GetProperty("sagasPerSecond").GetDouble() / 1000, 3), run.GetProperty("shareOfCommitCeiling").GetDouble());
 
         // Where the completed orders' time went, read from the commits of their milestones: five stages and the whole,
@@ -123,7 +113,7 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.True(whole.GetProperty("p50").GetDouble() > 0, $"stages: {run.GetProperty("stages")}");
         Assert.All(stages, s => Assert.InRange(s.GetProperty("latency").GetProperty("max").GetDouble(), 0, whole.GetProperty("max").GetDouble()));
         Assert.InRange(whole.GetProperty("max").GetDouble(), 0, latency.GetProperty("max").GetDouble());
-        Assert.Contains("where the completed orders' time went", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("where the completed orders' time went", output, StringComparison.Ordinal);
 
         // The platform's own record agrees: every order of the run (warm-up included) has a finished saga with that
         // outcome, besides the one completed order placed before the run.
@@ -132,6 +122,28 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
         Assert.Equal(schedule.Count + 1, outcomes.Values.Sum());
         Assert.Equal(((schedule.Count + 1) / 2) + 1, outcomes.GetValueOrDefault("Completed"));
         Assert.Equal(schedule.Count / 2, outcomes.GetValueOrDefault("Cancelled"));
+    }
+
+    [Fact]
+    public async Task Orders_followed_with_reads_after_their_posts_reach_their_ends_too()
+    {
+        var (report, _) = await RunCleanlyAsync(
+            "--rate", "10", "--duration", "2", "--warmup", "1", "--skus", "2", "--sku-prefix", "get-sku", "--restock", "1000",
+            "--token", "tok_approve,tok_decline", "--completion-timeout", "15", "--wait-in", "get");
+        Assert.Equal("get", report.GetProperty("settings").GetProperty("waitIn").GetString());
+        var run = Assert.Single(report.GetProperty("runs").EnumerateArray());
+
+        // 20 orders due in the window, each answered 202 and read until its end: none ended with its POST.
+        Assert.Equal(20, run.GetProperty("sent").GetInt64());
+        Assert.Equal(20, run.GetProperty("finished").GetInt64());
+        Assert.Equal(0, run.GetProperty("endedWithPost").GetInt64());
+        Assert.Equal(10, run.GetProperty("outcomes").GetProperty("Completed").GetInt64());
+        Assert.Equal(10, run.GetProperty("outcomes").GetProperty("Cancelled").GetInt64());
+
+        // The POST's answer (the 202) came before the order's end.
+        Assert.True(
+            run.GetProperty("postLatency").GetProperty("p50").GetDouble() < run.GetProperty("latency").GetProperty("p50").GetDouble(),
+            $"POST p50 {run.GetProperty("postLatency")} against the end's {run.GetProperty("latency")}");
     }
 
     [Fact]
@@ -145,6 +157,26 @@ public sealed class AgainstARealSiloTests : IAsyncLifetime
 
         Assert.Equal(LoadCommand.CouldNotRun, exitCode);
         Assert.Contains($"The target {silent}/ does not answer GET /health.", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// After <see cref="OneOrderAsync"/>, runs the command against the silo with these arguments and a JSON report; asserts
+    /// it exits clean and returns the report and what it printed.
+    /// </summary>
+    private async Task<(JsonElement Report, string Output)> RunCleanlyAsync(params string[] arguments)
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"loadgen-{Guid.NewGuid():N}.json");
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        await OneOrderAsync();
+
+        var exitCode = await LoadCommand.RunAsync(
+            ["--target", _silo.Http.BaseAddress!.ToString(), .. arguments, "--json", json], output, errors, CancellationToken.None);
+
+        Assert.True(exitCode == LoadCommand.Clean, $"exit code {exitCode} (silo log: {_silo.LogPath}):\n{errors}\n{output}");
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        File.Delete(json);
+        return (document.RootElement.Clone(), output.ToString());
     }
 
     /// <summary>

@@ -38,6 +38,8 @@ public sealed class CommandLineTests
     [InlineData("--ramp takes FROM:TO:STEP", "--target", Target, "--ramp", "10:20:0")]
     [InlineData("--ramp takes FROM:TO:STEP", "--target", Target, "--ramp", "a:b:c")]
     [InlineData("--ramp 1:1000:1 makes 1000 steps; at most 100.", "--target", Target, "--ramp", "1:1000:1")]
+    [InlineData("--wait-in takes post or get, not 'put'.", "--target", Target, "--rate", "1", "--wait-in", "put")]
+    [InlineData("--wait-in needs a value.", "--target", Target, "--rate", "1", "--wait-in")]
     [InlineData("--step-duration takes a number of seconds above 0 (at most 86400), not 'x'.", "--target", Target, "--ramp", "10:20:5", "--step-duration", "x")]
     [InlineData("--max-p99 takes a number of milliseconds above 0 (at most 3600000), not '0'.", "--target", Target, "--ramp", "10:20:5", "--max-p99", "0")]
     [InlineData("--skus takes a whole number from 1 to 100000, not '0'.", "--target", Target, "--rate", "1", "--skus", "0")]
@@ -114,6 +116,7 @@ public sealed class CommandLineTests
         Assert.Equal(["tok_approve"], options.Tokens);
         Assert.Equal(TimeSpan.FromSeconds(30), options.CompletionTimeout);
         Assert.Equal(5000, options.MaxInFlight);
+        Assert.True(options.WaitInPost);
         Assert.Null(options.JsonPath);
         Assert.False(options.WatchesServer);
         Assert.Null(options.PostgresPid);
@@ -131,7 +134,7 @@ public sealed class CommandLineTests
                 "--token", "tok_approve,tok_slow_100,tok_decline", "--completion-timeout", "2.5", "--max-in-flight", "800",
                 "--poll-interval", "10", "--json", json, "--rate", "100,250.5", "--duration=20", "--silo-pid", "4242,4343", "--postgres-pid=4000",
                 "--postgres", "Host=127.0.0.1;Port=54339;Username=postgres;Database=orderplatform", "--commit-ceiling", "930.5",
-                "--quiet-wait", "0",
+                "--quiet-wait", "0", "--wait-in=get",
             ],
             out var error);
 
@@ -152,6 +155,7 @@ public sealed class CommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.CompletionTimeout);
         Assert.Equal(800, options.MaxInFlight);
         Assert.Equal(TimeSpan.FromMilliseconds(10), options.PollInterval);
+        Assert.False(options.WaitInPost);
         Assert.Equal(json, options.JsonPath);
         Assert.Equal([4242, 4343], options.SiloPids);
         Assert.Equal(4000, options.PostgresPid);

@@ -83,7 +83,7 @@ public sealed class OrderStagesTests
         Assert.Equal(["start", "->", "completed", "2", "60.0", "90.0", "90.0", "90.0"], lines[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(8, lines.Count);
 
-        var json = System.Text.Json.JsonDocument.Parse(new LoadReport(DateTimeOffset.UnixEpoch, [], new LoadSettings(5, 30, 1, "s", null, [], 30, 10, 25, 10, null), [run], null).ToJson());
+        var json = System.Text.Json.JsonDocument.Parse(new LoadReport(DateTimeOffset.UnixEpoch, [], new LoadSettings(5, 30, 1, "s", null, [], 30, 10, 25, "post", 10, null), [run], null).ToJson());
         var written = json.RootElement.GetProperty("runs")[0];
         Assert.Equal(6, written.GetProperty("stages").GetArrayLength());
         Assert.Equal("captured -> completed", written.GetProperty("stages")[4].GetProperty("stage").GetString());

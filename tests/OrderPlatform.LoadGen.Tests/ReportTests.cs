@@ -33,7 +33,7 @@ public sealed class ReportTests
         var report = new LoadReport(
             new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero),
             ["http://127.0.0.1:5081/"],
-            new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, 10, 930),
+            new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve", "tok_decline"], 30, 5000, 25, "post", 10, 930),
             [Run(100, 0, 40) with { Phase = "ramp" }, Run(200, 3, 1500) with { Phase = "ramp", Server = Watched, ShareOfCommitCeiling = 0.215, Timeline = [new(0, 199, 40.5), new(1, 198, 1502)] }],
             new RampSummary(100, 300, 100, 1000, 100, 200));
 
@@ -105,7 +105,7 @@ public sealed class ReportTests
     {
         var empty = new RunResult(10, 1, 1, 10, 0, 0, LatencySummary.From(LatencySummary.NewHistogram()), LatencySummary.From(LatencySummary.NewHistogram()),
             10, new Dictionary<string, long> { ["transport"] = 10 }, new Dictionary<string, long>(), 0, 10);
-        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:1/"], new LoadSettings(1, 1, 1, "s", null, ["t"], 1, 1, 1, 1, null), [empty], null);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:1/"], new LoadSettings(1, 1, 1, "s", null, ["t"], 1, 1, 1, "post", 1, null), [empty], null);
 
         using var document = JsonDocument.Parse(report.ToJson());
 
@@ -168,7 +168,7 @@ public sealed class ReportTests
         Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched }));
         Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched with { Appends = new WriteTimingSummary(0, 0, null, null, null, null, null, null, null) } }));
 
-        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, "post", 10, null), [run], null);
         using var document = JsonDocument.Parse(report.ToJson());
         var written = document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("appends");
         Assert.Equal(12_000, written.GetProperty("requests").GetInt64());
@@ -186,7 +186,7 @@ public sealed class ReportTests
         Assert.Equal(["  fixed 600/s: the silos refused 1234 POSTs as over their admission limit (sent again after Retry-After)"], ReportText.Details(run));
         Assert.Empty(ReportText.Details(Run(600, 0, 900) with { Server = Watched with { RefusedOrders = 0 } }));
 
-        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, "post", 10, null), [run], null);
         using var document = JsonDocument.Parse(report.ToJson());
         Assert.Equal(1_234, document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("refusedOrders").GetInt64());
     }
@@ -203,7 +203,7 @@ public sealed class ReportTests
             ["  fixed 200/s, the silos' garbage collector: - KB allocated a saga, paused 0.00% of the window; collections gen0 0, gen1 0, gen2 0"],
             ReportText.Details(Run(200, 0, 80) with { Server = Watched with { Gc = new GcSummary(0, null, 0, 0, 0, 0) } }));
 
-        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, 10, null), [run], null);
+        var report = new LoadReport(DateTimeOffset.UnixEpoch, ["http://127.0.0.1:5081/"], new LoadSettings(5, 30, 100, "bench-sku", 100_000, ["tok_approve"], 30, 5000, 25, "post", 10, null), [run], null);
         using var document = JsonDocument.Parse(report.ToJson());
         var gc = document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("gc");
         Assert.Equal(235.04, gc.GetProperty("allocatedKbPerSaga").GetDouble());

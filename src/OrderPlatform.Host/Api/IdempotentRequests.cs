@@ -244,8 +244,11 @@ public sealed class IdempotentRequests(IdempotencyStore store, IOptions<Idempote
         return hash.GetHashAndReset();
     }
 
-    private sealed class StoredResult(StoredResponse response) : IResult
+    /// <summary>A response as stored under a key: what a first request answered, and what its replays answer.</summary>
+    public sealed class StoredResult(StoredResponse response) : IResult
     {
+        public StoredResponse Response => response;
+
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = response.StatusCode;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using OrderPlatform.Domain.Checkout;
 using OrderPlatform.EventStore.Events;
 using OrderPlatform.EventStore.Idempotency;
 using OrderPlatform.Grains;
@@ -34,9 +35,12 @@ public static class OrdersApi
         var group = app.MapGroup("/orders").WithTags("Orders");
 
         group.MapPost("/", PlaceOrderAsync)
-            .WithSummary("Place an order; its saga runs in the background.")
+            .WithSummary("Place an order; its saga runs in the background. With `Prefer: wait=N` (RFC 7240, N seconds, at most 30) "
+                + "the answer waits until the saga has finished or N seconds passed: 201 with the order as GET shows it when it finished, "
+                + "else 202.")
             .Accepts<PlaceOrderBody>("application/json")
             .Produces<OrderAccepted>(StatusCodes.Status202Accepted)
+            .Produces<OrderDetails>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -61,7 +65,10 @@ public static class OrdersApi
 
     /// <summary>
     /// A silo with as many orders under way as it takes (<see cref="OrderAdmission"/>) refuses the order before it reads
-    /// the request: 503 with Retry-After, nothing written, the key left free for the retry.
+    /// the request: 503 with Retry-After, nothing written, the key left free for the retry. An accepted order (a first
+    /// request or a replay of its key) whose request prefers to wait is answered when its saga has finished, as its read
+    /// would be, with 201; or, the wait over first, with the 202 as without the preference. Nothing else waits: a refusal
+    /// or a problem is answered at once.
     /// </summary>
     private static async Task<IResult> PlaceOrderAsync(HttpContext http, OrderAdmission admission, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains)
     {
@@ -71,17 +78,33 @@ public static class OrdersApi
             return Problems.Overloaded(admission.Limit);
         }
 
+        Guid? orderId = null;
+        IResult placed;
         try
         {
-            return await PlaceAdmittedOrderAsync(http, requests, store, grains);
+            placed = await PlaceAdmittedOrderAsync(http, requests, store, grains, id => orderId = id);
         }
         finally
         {
+            // The wait is not admission's: the saga, once started, counts among the silo's running sagas until it ends.
             admission.Leave();
         }
+
+        var wait = PreferredWait(http.Request.Headers["Prefer"]);
+        if (wait is null || orderId is not { } accepted
+            || placed is not IdempotentRequests.StoredResult { Response: { StatusCode: StatusCodes.Status202Accepted, Location: { } location } })
+        {
+            return placed;
+        }
+
+        http.Response.Headers["Preference-Applied"] = $"wait={wait}";
+        return await ReadOrderAsync(grains, accepted, wait) is { Saga.Phase: nameof(SagaPhase.Finished) } details
+            ? TypedResults.Created(location, details)
+            : placed;
     }
 
-    private static Task<IResult> PlaceAdmittedOrderAsync(HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains) =>
+    private static Task<IResult> PlaceAdmittedOrderAsync(
+        HttpContext http, IdempotentRequests requests, PostgresEventStore store, IGrainFactory grains, Action<Guid> identified) =>
         requests.HandleAsync(http, MaxOrderBodyBytes, bodyRequired: true, async (raw, cancellationToken) =>
         {
             var (body, problem) = OrderRequests.Parse<PlaceOrderBody>(raw);
@@ -105,6 +128,7 @@ public static class OrdersApi
             }
 
             var orderId = OrderIds.For(http.Request.Headers[IdempotentRequests.HeaderName].ToString(), raw.Span);
+            identified(orderId);
             var request = new CheckoutRequest(
                 orderId,
                 body.CustomerId!,
@@ -146,6 +170,14 @@ public static class OrdersApi
             http.Response.Headers["Preference-Applied"] = $"wait={wait}";
         }
 
+        return await ReadOrderAsync(grains, orderId, wait) is { } details
+            ? TypedResults.Ok(details)
+            : Problems.NotFound($"There is no order {orderId}.");
+    }
+
+    /// <summary>The order as its read shows it, after waiting up to <paramref name="wait"/> seconds for its saga to finish; null when there is no such order.</summary>
+    private static async Task<OrderDetails?> ReadOrderAsync(IGrainFactory grains, Guid orderId, int? wait)
+    {
         // The saga answers for a finished order whose stream it wrote itself; otherwise the order's grain does.
         var reading = grains.Get<IOrderSagaGrain>(orderId).ReadAsync(TimeSpan.FromSeconds(wait ?? 0));
         if (wait is not null)
@@ -158,11 +190,11 @@ public static class OrdersApi
         await Task.WhenAll(order, payment);
         if (reading.Result?.Saga is not { } sagaView)
         {
-            return Problems.NotFound($"There is no order {orderId}.");
+            return null;
         }
 
         var orderView = order.Result;
-        return TypedResults.Ok(new OrderDetails(
+        return new OrderDetails(
             orderId,
             orderView?.Status ?? "Accepted",
             orderView?.CustomerId,
@@ -170,7 +202,7 @@ public static class OrdersApi
             orderView is null ? null : new MoneyView(orderView.Total, orderView.Currency),
             orderView?.Reason ?? sagaView.Reason,
             payment.Result,
-            sagaView));
+            sagaView);
     }
 
     /// <summary>

@@ -30,6 +30,10 @@ internal static partial class CommandLine
           --completion-timeout S    from an order's intended start to its terminal state; later is an error (default 30)
           --max-in-flight N         orders in flight at most; an order due beyond that is not sent and counts as an
                                     "overload" error (default 5000)
+          --wait-in post|get        where the client waits for an order's end: in its POST (Prefer: wait=N, answered
+                                    201 with the finished order; one request an order; the default), or in GETs
+                                    (Prefer: wait=N) after the POST's 202. A POST answered 202 is followed by GETs
+                                    either way. With post, POST p50/p99 is the order's end for those answered 201
           --poll-interval MS        between reads of an order when the server does not hold them (Prefer: wait);
                                     doubles after each read up to 8 times this (default 25)
           --json PATH               also write the report as JSON to PATH
@@ -63,7 +67,7 @@ internal static partial class CommandLine
     private static readonly string[] ValueOptions =
     [
         "--target", "--rate", "--duration", "--ramp", "--step-duration", "--max-p99", "--warmup", "--skus", "--sku-prefix",
-        "--restock", "--token", "--completion-timeout", "--max-in-flight", "--poll-interval", "--json",
+        "--restock", "--token", "--completion-timeout", "--max-in-flight", "--poll-interval", "--wait-in", "--json",
         "--silo-pid", "--postgres-pid", "--postgres", "--commit-ceiling", "--quiet-wait",
     ];
 
@@ -182,6 +186,17 @@ internal static partial class CommandLine
         }
 
         options = options with { Warmup = warmup, CompletionTimeout = completionTimeout, PollInterval = pollInterval };
+
+        switch (Value("--wait-in"))
+        {
+            case null or "post":
+                break;
+            case "get":
+                options = options with { WaitInPost = false };
+                break;
+            case { } other:
+                return Fail($"--wait-in takes post or get, not '{other}'.", out error);
+        }
 
         if (Value("--skus") is { } skus)
         {

@@ -79,7 +79,8 @@ internal static class LoadCommand
 
         await output.WriteLineAsync(
             $"targets {string.Join(", ", options.Targets)}; warm-up {Seconds(options.Warmup)} s; tokens {string.Join(",", options.Tokens)}; " +
-            $"completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight").ConfigureAwait(false);
+            $"completion timeout {Seconds(options.CompletionTimeout)} s; at most {options.MaxInFlight} in flight; "
+            + (options.WaitInPost ? "each POST waits for its order's end" : "each order read with GET after its POST")).ConfigureAwait(false);
         var server = options.WatchesServer;
         var ceiling = options.CommitCeiling is not null;
         await output.WriteLineAsync(ReportText.Header(server, ceiling)).ConfigureAwait(false);
@@ -122,7 +123,7 @@ internal static class LoadCommand
                 [.. options.Targets.Select(t => t.AbsoluteUri)],
                 new LoadSettings(
                     options.Warmup.TotalSeconds, options.Duration.TotalSeconds, options.Skus, options.SkuPrefix, options.Restock, options.Tokens,
-                    options.CompletionTimeout.TotalSeconds, options.MaxInFlight, options.PollInterval.TotalMilliseconds,
+                    options.CompletionTimeout.TotalSeconds, options.MaxInFlight, options.PollInterval.TotalMilliseconds, options.WaitInPost ? "post" : "get",
                     options.StepDuration.TotalSeconds, options.CommitCeiling),
                 runs,
                 ramp);
@@ -143,7 +144,7 @@ internal static class LoadCommand
                 }
             }
 
-            var driver = new HttpOrderDriver(http, options.Targets, mix, $"{runId}-{step}", options.CompletionTimeout, options.PollInterval);
+            var driver = new HttpOrderDriver(http, options.Targets, mix, $"{runId}-{step}", options.CompletionTimeout, options.PollInterval, options.WaitInPost);
             var schedule = new ArrivalSchedule(rate, options.Warmup, duration);
             var sampling = server ? sampler.SampleAsync(options.Warmup, duration, cancellationToken) : null;
             var run = await LoadRun.RunAsync(schedule, driver, options.MaxInFlight, time, cancellationToken).ConfigureAwait(false) with { Phase = phase };

@@ -33,6 +33,13 @@ internal sealed record LoadOptions
 
     public int MaxInFlight { get; init; } = 5000;
 
+    /// <summary>
+    /// Whether an order's POST asks to be answered at the order's end (<c>Prefer: wait</c>, answered 201 with the finished
+    /// order): one request an order. Otherwise, or when the POST is answered 202 (the wait over first, or a server that
+    /// does not hold POSTs), the order is read with GET until it has finished.
+    /// </summary>
+    public bool WaitInPost { get; init; } = true;
+
     /// <summary>Before the first re-read of an order when the server does not hold reads (no <c>Preference-Applied</c>); doubles up to 8 times.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(25);
 

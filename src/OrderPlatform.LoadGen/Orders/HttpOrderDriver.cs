@@ -7,13 +7,15 @@ namespace OrderPlatform.LoadGen.Orders;
 /// <summary>
 /// One order through the REST API, as a careful client does it: POST /orders under an idempotency key (a 5xx, a
 /// 409 or a lost connection is sent again with the same key, to the next target, no sooner than a Retry-After the answer
-/// gave, spread by up to half of it again so that refused clients do not come back all at once), then GET /orders/{id} with
-/// <c>Prefer: wait=N</c> until the saga is Finished. A server that does not honour the preference answers at once;
+/// gave, spread by up to half of it again so that refused clients do not come back all at once). With
+/// <paramref name="waitInPost"/> the POST says <c>Prefer: wait=N</c> and its 201 brings the finished order: one request.
+/// Otherwise, or when the POST is answered 202, GET /orders/{id} with <c>Prefer: wait=N</c> until the saga is Finished. A server that does not honour the preference answers at once;
 /// the client then asks again after the poll interval, doubled after each such answer up to eight times the interval,
 /// so that hundreds of orders in flight do not turn into thousands of reads a second. Everything is bounded by the
 /// order's deadline: its intended start plus the completion timeout.
 /// </summary>
-internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> targets, OrderMix mix, string runId, TimeSpan completionTimeout, TimeSpan pollInterval)
+internal sealed class HttpOrderDriver(
+    HttpClient http, IReadOnlyList<Uri> targets, OrderMix mix, string runId, TimeSpan completionTimeout, TimeSpan pollInterval, bool waitInPost = true)
     : IOrderDriver
 {
     /// <summary>The longest wait the API accepts in <c>Prefer: wait</c>.</summary>
@@ -45,7 +47,16 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(targets[target], "orders"));
             request.Content = new ByteArrayContent(body) { Headers = { ContentType = Json } };
             request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-            var (status, content, _, retryAfter) = await SendForStateAsync(request, Min(remaining, RequestTimeout), cancellationToken).ConfigureAwait(false);
+            var timeout = Min(remaining, RequestTimeout);
+            if (waitInPost)
+            {
+                // The server holds the answer up to the wait; the request may take that long and the usual time besides.
+                var wait = WaitSeconds(remaining);
+                request.Headers.TryAddWithoutValidation("Prefer", $"wait={wait}");
+                timeout = Min(remaining, TimeSpan.FromSeconds(wait) + RequestTimeout);
+            }
+
+            var (status, content, _, retryAfter) = await SendForStateAsync(request, timeout, cancellationToken).ConfigureAwait(false);
             if (status is >= 200 and < 300)
             {
                 if (ReadOrderId(content) is not { } id)
@@ -55,6 +66,14 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
 
                 orderId = id;
                 acceptedAt = clock.Elapsed;
+                if (status == 201)
+                {
+                    // The order as its read shows it, the saga finished.
+                    return ReadState(content) is { Finished: true } ended
+                        ? OrderResult.Finished(ended.Outcome, acceptedAt, acceptedAt, retries) with { OrderId = orderId, EndedWithPost = true }
+                        : OrderResult.Failed(ErrorKinds.BadResponse, acceptedAt, retries);
+                }
+
                 break;
             }
 
@@ -80,9 +99,8 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
                 return OrderResult.Failed(ErrorKinds.Timeout, acceptedAt, retries);
             }
 
-            var wait = (int)Math.Clamp(Math.Ceiling(remaining.TotalSeconds), 1, MaxPreferWaitSeconds);
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(targets[target], path));
-            request.Headers.TryAddWithoutValidation("Prefer", $"wait={wait}");
+            request.Headers.TryAddWithoutValidation("Prefer", $"wait={WaitSeconds(remaining)}");
             var (status, content, waited, _) = await SendForStateAsync(request, remaining, cancellationToken).ConfigureAwait(false);
             if (status == 200)
             {
@@ -183,6 +201,9 @@ internal sealed class HttpOrderDriver(HttpClient http, IReadOnlyList<Uri> target
             return null;
         }
     }
+
+    /// <summary>The wait to prefer with this much of the order's time left: whole seconds, 1 to the API's cap.</summary>
+    private static int WaitSeconds(TimeSpan remaining) => (int)Math.Clamp(Math.Ceiling(remaining.TotalSeconds), 1, MaxPreferWaitSeconds);
 
     private static TimeSpan Backoff(int retries) => TimeSpan.FromMilliseconds(Math.Min(1000, 50 * Math.Pow(2, Math.Min(retries - 1, 5))));
 

@@ -11,6 +11,9 @@ internal sealed record OrderResult(string? Outcome, string? Error, TimeSpan? Acc
     /// <summary>The order's id, once the POST answered with it.</summary>
     public Guid? OrderId { get; init; }
 
+    /// <summary>Whether the POST's own answer said the order had finished (201 to <c>Prefer: wait</c>), with no read after it.</summary>
+    public bool EndedWithPost { get; init; }
+
     public static OrderResult Finished(string outcome, TimeSpan acceptedAt, TimeSpan finishedAt, int retries) =>
         new(outcome, null, acceptedAt, finishedAt, retries);
 

@@ -33,6 +33,7 @@ internal sealed record LoadSettings(
     double CompletionTimeoutSeconds,
     int MaxInFlight,
     double PollIntervalMs,
+    string WaitIn,
     double StepDurationSeconds,
     double? CommitCeilingTps);
 

@@ -36,6 +36,9 @@ internal sealed record RunResult(
 
     public double? ShareOfCommitCeiling { get; init; }
 
+    /// <summary>Of <see cref="Finished"/>, the orders whose end came with their POST's answer (<c>--wait-in post</c>), read by no GET.</summary>
+    public long EndedWithPost { get; init; }
+
     /// <summary>
     /// The measured window second by second (by intended start): how many orders finished and the slowest of them. A
     /// stall shows as a few seconds whose slowest order is far above the run's p99.

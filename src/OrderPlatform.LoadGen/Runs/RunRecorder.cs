@@ -18,6 +18,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
     private long _finished;
     private long _finishedInWindow;
     private long _retries;
+    private long _endedWithPost;
     private int _inFlight;
     private int _maxInFlight;
 
@@ -78,6 +79,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
             if (result is { Outcome: { } outcome, FinishedAt: { } finished })
             {
                 _finished++;
+                _endedWithPost += result.EndedWithPost ? 1 : 0;
                 _latency.RecordValue(LatencySummary.Microseconds(finished - order.IntendedStart));
                 var second = (int)Math.Floor((order.IntendedStart - schedule.WindowStart).TotalSeconds);
                 var (count, max) = _bySecond.GetValueOrDefault(second);
@@ -116,6 +118,7 @@ internal sealed class RunRecorder(ArrivalSchedule schedule, int maxInFlight)
             {
                 Timeline = [.. _bySecond.Select(s => new SecondOfRun(s.Key, s.Value.Finished, Math.Round(s.Value.Max.TotalMilliseconds, 1)))],
                 CompletedOrders = [.. _completed],
+                EndedWithPost = _endedWithPost,
             };
         }
     }
