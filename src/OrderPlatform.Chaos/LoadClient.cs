@@ -3,13 +3,15 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using OrderPlatform.Commands;
 
 namespace OrderPlatform.Chaos;
 
 /// <summary>
 /// Drives orders at a constant arrival rate (open loop) through the HTTP APIs of the live silos. A request that
-/// loses its connection or gets a 5xx is retried with the same Idempotency-Key on another silo, as a careful
-/// client would; the platform must turn all those attempts into one order.
+/// loses its connection or gets a 5xx or 409 is retried with the same Idempotency-Key on another silo, as a careful
+/// client would: after the load generator's backoff, or the answer's Retry-After when that is longer
+/// (<see cref="RequestRetries"/>). The platform must turn all those attempts into one order.
 /// </summary>
 public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive, string[] skus, Random random) : IDisposable
 {
@@ -89,12 +91,14 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
     private async Task<JsonElement?> SendAsync(string path, object body, string key, CancellationToken cancellationToken)
     {
         var giveUp = Stopwatch.StartNew();
+        TimeSpan? retryAfter = null;
         for (var attempt = 0; giveUp.Elapsed < TimeSpan.FromSeconds(120); attempt++)
         {
             if (attempt > 0)
             {
                 Interlocked.Increment(ref _retries);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)), CancellationToken.None);
+                await Task.Delay(RequestRetries.Delay(attempt, retryAfter, Random.Shared.NextDouble()), CancellationToken.None);
+                retryAfter = null;
             }
 
             var silo = PickSilo(attempt);
@@ -103,8 +107,10 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
                 using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silos[silo], path)) { Content = JsonContent.Create(body) };
                 request.Headers.Add("Idempotency-Key", key);
                 using var response = await _http.SendAsync(request, CancellationToken.None);
-                if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.Conflict)
+                if ((int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.TooManyRequests)
                 {
+                    // A full silo (503) says when to come back; so may a key still in use (409) or one that failed (503).
+                    retryAfter = RequestRetries.RetryAfter(response);
                     continue;
                 }
 

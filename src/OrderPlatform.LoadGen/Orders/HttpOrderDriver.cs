@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using OrderPlatform.Commands;
 using OrderPlatform.LoadGen.Scheduling;
 
 namespace OrderPlatform.LoadGen.Orders;
@@ -86,7 +87,7 @@ internal sealed class HttpOrderDriver(
             lastFailure = status == 0 ? ErrorKinds.Transport : ErrorKinds.Http(status);
             retries++;
             target = (target + 1) % targets.Count;
-            await DelayAsync(RetryDelay(retries, retryAfter, Random.Shared.NextDouble()), deadline, clock, cancellationToken).ConfigureAwait(false);
+            await DelayAsync(RequestRetries.Delay(retries, retryAfter, Random.Shared.NextDouble()), deadline, clock, cancellationToken).ConfigureAwait(false);
         }
 
         var path = $"orders/{orderId}";
@@ -147,10 +148,7 @@ internal sealed class HttpOrderDriver(
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, attempt.Token).ConfigureAwait(false);
             var content = await response.Content.ReadAsByteArrayAsync(attempt.Token).ConfigureAwait(false);
-            var retryAfter = response.Headers.RetryAfter is { } after
-                ? after.Delta ?? (after.Date is { } date ? date - DateTimeOffset.UtcNow : null)
-                : null;
-            return ((int)response.StatusCode, content, response.Headers.Contains("Preference-Applied"), retryAfter);
+            return ((int)response.StatusCode, content, response.Headers.Contains("Preference-Applied"), RequestRetries.RetryAfter(response));
         }
         catch (HttpRequestException)
         {
@@ -204,18 +202,6 @@ internal sealed class HttpOrderDriver(
 
     /// <summary>The wait to prefer with this much of the order's time left: whole seconds, 1 to the API's cap.</summary>
     private static int WaitSeconds(TimeSpan remaining) => (int)Math.Clamp(Math.Ceiling(remaining.TotalSeconds), 1, MaxPreferWaitSeconds);
-
-    private static TimeSpan Backoff(int retries) => TimeSpan.FromMilliseconds(Math.Min(1000, 50 * Math.Pow(2, Math.Min(retries - 1, 5))));
-
-    /// <summary>
-    /// The pause before the <paramref name="retries"/>th retry: the backoff (50 ms doubling to 1 s), or the answer's
-    /// Retry-After when that is longer, lengthened by <paramref name="jitter"/> (0 to 1) times half of it.
-    /// </summary>
-    internal static TimeSpan RetryDelay(int retries, TimeSpan? retryAfter, double jitter)
-    {
-        var backoff = Backoff(retries);
-        return retryAfter is { } after && after > backoff ? after + (after / 2 * Math.Clamp(jitter, 0, 1)) : backoff;
-    }
 
     private static async Task DelayAsync(TimeSpan delay, TimeSpan deadline, RunClock clock, CancellationToken cancellationToken)
     {
