@@ -92,8 +92,10 @@ public interface IOrderSagaGrain : IGrainWithGuidKey
     /// Answers once the saga has finished, or when <paramref name="timeout"/> has passed (at once for a zero one), with
     /// the saga as it is then (null when there is no such saga): for clients that want the outcome without polling. With
     /// the order too when the saga finished and wrote the order's whole stream itself: a reader of a finished order then
-    /// needs neither the order's grain nor a read of its stream.
+    /// needs neither the order's grain nor a read of its stream. The call's own timeout is longer than the longest wait
+    /// the API asks for (30 s, as long as a grain call's default timeout): a wait that runs its course answers with the
+    /// saga as it is, never with the caller's timeout.
     /// </summary>
-    [Alias("Read"), AlwaysInterleave]
+    [Alias("Read"), AlwaysInterleave, ResponseTimeout("00:01:00")]
     Task<SagaReading?> ReadAsync(TimeSpan timeout);
 }

@@ -219,16 +219,6 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
     }
 
-    private async Task<(JsonElement Order, string? Applied, HttpStatusCode Status)> GetPreferringAsync(Guid orderId, string prefer)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
-        request.Headers.TryAddWithoutValidation("Prefer", prefer);
-        using var response = await _api.Http.SendAsync(request);
-        var applied = response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
-        var text = await response.Content.ReadAsStringAsync();
-        return (JsonDocument.Parse(text).RootElement.Clone(), applied, response.StatusCode);
-    }
-
     [Fact]
     public async Task Prefer_wait_answers_when_the_saga_finishes_or_the_wait_is_over()
     {
@@ -238,39 +228,19 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         // Authorization takes 4 s: a one-second wait ends well before the saga does (also on a busy machine, where the
         // POST itself may take a while), a long wait sees it finish.
         var orderId = await _api.PlaceOrderAsync("tok_slow_4000", Platform.Line(sku, 1));
-        var (early, earlyApplied, _) = await GetPreferringAsync(orderId, "wait=1");
+        var (early, earlyApplied, _) = await _api.GetPreferringAsync(orderId, "wait=1");
         Assert.Equal("wait=1", earlyApplied);
         Assert.NotEqual("Finished", early.GetProperty("saga").GetProperty("phase").GetString());
 
-        var (done, applied, status) = await GetPreferringAsync(orderId, "respond-async, wait=20");
+        var (done, applied, status) = await _api.GetPreferringAsync(orderId, "respond-async, wait=20");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("wait=20", applied);
         Assert.Equal("Finished", done.GetProperty("saga").GetProperty("phase").GetString());
         Assert.Equal("Completed", done.GetProperty("status").GetString());
 
         // A finished saga answers at once; a wait above the cap is honoured as the cap.
-        var (_, capped, _) = await GetPreferringAsync(orderId, "wait=3600");
+        var (_, capped, _) = await _api.GetPreferringAsync(orderId, "wait=3600");
         Assert.Equal("wait=30", capped);
-    }
-
-    private async Task<(HttpStatusCode Status, JsonElement Body, string? Applied, string? Location, bool Replayed)> PostPreferringAsync(
-        object body, string key, string? prefer)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Idempotency-Key", key);
-        if (prefer is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Prefer", prefer);
-        }
-
-        using var response = await _api.Http.SendAsync(request);
-        var applied = response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), applied, response.Headers.Location?.OriginalString,
-            response.Headers.Contains("Idempotent-Replayed"));
     }
 
     [Fact]
@@ -282,7 +252,7 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         // A happy order: 201 with the order as its read shows it, once its saga has finished.
         var body = Platform.OrderBody("tok_approve", Platform.Line(sku, 2));
         var key = $"order-{Guid.NewGuid()}";
-        var (status, order, applied, location, replayed) = await PostPreferringAsync(body, key, "wait=20");
+        var (status, order, applied, location, replayed) = await _api.PostPreferringAsync(body, key, "wait=20");
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal("wait=20", applied);
         Assert.False(replayed);
@@ -294,22 +264,22 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         Assert.Equal((await _api.GetOrderAsync(orderId)).GetRawText(), order.GetRawText());
 
         // The same request again: with the preference the finished order once more, without it the stored 202.
-        var again = await PostPreferringAsync(body, key, "wait=20");
+        var again = await _api.PostPreferringAsync(body, key, "wait=20");
         Assert.Equal((HttpStatusCode.Created, true), (again.Status, again.Replayed));
         Assert.Equal(order.GetRawText(), again.Body.GetRawText());
-        var plain = await PostPreferringAsync(body, key, null);
+        var plain = await _api.PostPreferringAsync(body, key, null);
         Assert.Equal((HttpStatusCode.Accepted, true, null), (plain.Status, plain.Replayed, plain.Applied));
         Assert.Equal("Accepted", plain.Body.GetProperty("status").GetString());
         Assert.Equal(8, (await _api.GetStockAsync(sku)).GetProperty("available").GetInt32());
 
         // A declined card: the order's end is cancelled, answered the same way.
-        var (declinedStatus, declined, _, _, _) = await PostPreferringAsync(
+        var (declinedStatus, declined, _, _, _) = await _api.PostPreferringAsync(
             Platform.OrderBody("tok_decline", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=20");
         Assert.Equal(HttpStatusCode.Created, declinedStatus);
         Assert.Equal("Cancelled", declined.GetProperty("status").GetString());
 
         // A saga that has not finished when the wait is over: the 202, which says the wait was applied.
-        var (slowStatus, slow, slowApplied, slowLocation, _) = await PostPreferringAsync(
+        var (slowStatus, slow, slowApplied, slowLocation, _) = await _api.PostPreferringAsync(
             Platform.OrderBody("tok_slow_4000", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=1");
         Assert.Equal((HttpStatusCode.Accepted, "wait=1"), (slowStatus, slowApplied));
         Assert.Equal("Accepted", slow.GetProperty("status").GetString());
@@ -325,14 +295,14 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         var sagasBefore = await _api.CountAsync("sagas");
 
         // An unknown SKU and a line without a quantity: the problem at once, no wait applied, nothing written.
-        var unknown = await PostPreferringAsync(Platform.OrderBody("tok_approve", Platform.Line(NewSku("nowhere"), 1)), $"order-{Guid.NewGuid()}", "wait=20");
+        var unknown = await _api.PostPreferringAsync(Platform.OrderBody("tok_approve", Platform.Line(NewSku("nowhere"), 1)), $"order-{Guid.NewGuid()}", "wait=20");
         Assert.Equal((HttpStatusCode.UnprocessableEntity, null), (unknown.Status, unknown.Applied));
-        var invalid = await PostPreferringAsync(Platform.OrderBody("tok_approve", new { sku }), $"order-{Guid.NewGuid()}", "wait=20");
+        var invalid = await _api.PostPreferringAsync(Platform.OrderBody("tok_approve", new { sku }), $"order-{Guid.NewGuid()}", "wait=20");
         Assert.Equal((HttpStatusCode.BadRequest, null), (invalid.Status, invalid.Applied));
         Assert.Equal(sagasBefore, await _api.CountAsync("sagas"));
 
         // A wait the server cannot read is ignored (RFC 7240): the 202 at once.
-        var (status, accepted, applied, _, _) = await PostPreferringAsync(
+        var (status, accepted, applied, _, _) = await _api.PostPreferringAsync(
             Platform.OrderBody("tok_slow_5000", Platform.Line(sku, 1)), $"order-{Guid.NewGuid()}", "wait=soon");
         Assert.Equal((HttpStatusCode.Accepted, null), (status, applied));
         Assert.Equal("Accepted", accepted.GetProperty("status").GetString());
@@ -350,12 +320,12 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         var orderId = await _api.PlaceOrderAsync("tok_slow_5000", Platform.Line(sku, 1));
 
         // RFC 7240: a preference the server cannot read is ignored, so the answer comes at once and says nothing was applied.
-        var (order, applied, status) = await GetPreferringAsync(orderId, prefer);
+        var (order, applied, status) = await _api.GetPreferringAsync(orderId, prefer);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Null(applied);
         Assert.NotEqual("Finished", order.GetProperty("saga").GetProperty("phase").GetString());
 
-        var (_, _, missing) = await GetPreferringAsync(Guid.NewGuid(), "wait=5");
+        var (_, _, missing) = await _api.GetPreferringAsync(Guid.NewGuid(), "wait=5");
         Assert.Equal(HttpStatusCode.NotFound, missing);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -109,6 +110,39 @@ public sealed class Platform(HttpClient http, string connectionString)
         Assert.True(order.GetProperty("saga").GetProperty("phase").GetString() == "Finished", order.ToString());
         return order;
     }
+
+    /// <summary>GET /orders/{id} with a Prefer header: the body, the Preference-Applied header and the status.</summary>
+    public async Task<(JsonElement Order, string? Applied, HttpStatusCode Status)> GetPreferringAsync(Guid orderId, string prefer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+        request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (JsonDocument.Parse(text).RootElement.Clone(), PreferenceApplied(response), response.StatusCode);
+    }
+
+    /// <summary>POST /orders under a key, with a Prefer header when given: the status, the body, Preference-Applied, Location, and whether it was a replay.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body, string? Applied, string? Location, bool Replayed)> PostPreferringAsync(
+        object body, string key, string? prefer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        if (prefer is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), PreferenceApplied(response), response.Headers.Location?.OriginalString,
+            response.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    private static string? PreferenceApplied(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
 
     public async Task<JsonElement> GetStockAsync(string sku) =>
         JsonDocument.Parse(await http.GetStringAsync($"/inventory/{sku}")).RootElement.Clone();
