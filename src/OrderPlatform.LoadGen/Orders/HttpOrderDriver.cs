@@ -10,10 +10,11 @@ namespace OrderPlatform.LoadGen.Orders;
 /// 409 or a lost connection is sent again with the same key, to the next target, no sooner than a Retry-After the answer
 /// gave, spread by up to half of it again so that refused clients do not come back all at once). With
 /// <paramref name="waitInPost"/> the POST says <c>Prefer: wait=N</c> and its 201 brings the finished order: one request.
-/// Otherwise, or when the POST is answered 202, GET /orders/{id} with <c>Prefer: wait=N</c> until the saga is Finished. A server that does not honour the preference answers at once;
-/// the client then asks again after the poll interval, doubled after each such answer up to eight times the interval,
-/// so that hundreds of orders in flight do not turn into thousands of reads a second. Everything is bounded by the
-/// order's deadline: its intended start plus the completion timeout.
+/// Otherwise, or when the POST is answered 202, GET /orders/{id} with <c>Prefer: wait=N</c> until the saga is Finished.
+/// A server that does not honour the preference answers at once; the client then asks again after the poll interval,
+/// doubled after each such answer up to eight times the interval, so that hundreds of orders in flight do not turn into
+/// thousands of reads a second. Everything is bounded by the order's deadline: its intended start plus the completion
+/// timeout.
 /// </summary>
 internal sealed class HttpOrderDriver(
     HttpClient http, IReadOnlyList<Uri> targets, OrderMix mix, string runId, TimeSpan completionTimeout, TimeSpan pollInterval, bool waitInPost = true)
