@@ -102,11 +102,8 @@ public sealed class Platform(HttpClient http, string connectionString)
     /// </summary>
     public async Task<JsonElement> FinishedReadAsync(Guid orderId)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
-        request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
-        using var response = await http.SendAsync(request);
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        var order = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        var (order, _, status) = await GetPreferringAsync(orderId, "wait=30");
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.True(order.GetProperty("saga").GetProperty("phase").GetString() == "Finished", order.ToString());
         return order;
     }
