@@ -128,50 +128,6 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Null(await gateway.LookupAsync($"never-{Guid.NewGuid()}", CancellationToken.None));
     }
 
-    [Theory]
-    [InlineData(SimulatorLedgers.Postgres)]
-    [InlineData(SimulatorLedgers.Memory)]
-    public async Task A_capture_that_only_the_ledger_decides_is_recorded_by_its_look_up(string kind)
-    {
-        var ledger = Ledger(kind);
-        var gateway = new SimulatedPaymentGateway(ledger, TimeProvider.System);
-        var authorization = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_approve", CancellationToken.None);
-        var reference = authorization.ProviderReference;
-
-        // An approved authorization whose token fails no captures: the look-up records the capture and says so.
-        var key = $"capture-{Guid.NewGuid()}";
-        var first = await ledger.CaptureStateAsync(key, reference, Amount, CancellationToken.None);
-        var approved = new GatewayResult(GatewayOutcome.Approved, reference, null);
-        Assert.Equal(new CaptureState(null, "tok_approve", false, false, approved), first);
-        Assert.Equal(approved, await ledger.LookupAsync(key, CancellationToken.None));
-
-        // The same key again finds that answer and records nothing; another key is declined, and that is recorded too.
-        Assert.Equal(new CaptureState(approved, "tok_approve", false, true, null), await ledger.CaptureStateAsync(key, reference, Amount, CancellationToken.None));
-        var again = $"capture-{Guid.NewGuid()}";
-        var declined = new GatewayResult(GatewayOutcome.Declined, reference, "Already captured.");
-        Assert.Equal(new CaptureState(null, "tok_approve", false, true, declined), await ledger.CaptureStateAsync(again, reference, Amount, CancellationToken.None));
-        Assert.Equal(declined, await ledger.LookupAsync(again, CancellationToken.None));
-
-        // A voided authorization: the decline is recorded by the look-up.
-        var toVoid = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_approve", CancellationToken.None);
-        await gateway.VoidAsync($"void-{Guid.NewGuid()}", toVoid.ProviderReference, CancellationToken.None);
-        var afterVoid = $"capture-{Guid.NewGuid()}";
-        Assert.Equal(
-            new CaptureState(null, "tok_approve", true, false, new GatewayResult(GatewayOutcome.Declined, toVoid.ProviderReference, "The authorization was voided.")),
-            await ledger.CaptureStateAsync(afterVoid, toVoid.ProviderReference, Amount, CancellationToken.None));
-
-        // A token that may fail its captures, a declined authorization and an unknown reference are left to the gateway:
-        // nothing is recorded under their keys.
-        var failing = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_capture_fail_1", CancellationToken.None);
-        var card = await gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_decline", CancellationToken.None);
-        foreach (var (ofReference, token) in new[] { (failing.ProviderReference, "tok_capture_fail_1"), (card.ProviderReference, null), ("sim_unknown", (string?)null) })
-        {
-            var left = $"capture-{Guid.NewGuid()}";
-            Assert.Equal(new CaptureState(null, token, false, false, null), await ledger.CaptureStateAsync(left, ofReference, Amount, CancellationToken.None));
-            Assert.Null(await ledger.LookupAsync(left, CancellationToken.None));
-        }
-    }
-
     [Fact]
     public async Task The_ledger_in_memory_writes_nothing_to_the_database()
     {
@@ -183,10 +139,9 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.Equal(before, await OperationRowsAsync());
     }
 
-    private SimulatedPaymentGateway Gateway(string ledger) => new(Ledger(ledger), TimeProvider.System);
-
-    private ISimulatorLedger Ledger(string kind) =>
-        kind == SimulatorLedgers.Memory ? new MemorySimulatorLedger() : new PostgresSimulatorLedger(db.DataSource, TimeProvider.System);
+    private SimulatedPaymentGateway Gateway(string ledger) => new(
+        ledger == SimulatorLedgers.Memory ? new MemorySimulatorLedger() : new PostgresSimulatorLedger(db.DataSource, TimeProvider.System),
+        TimeProvider.System);
 
     private async Task<long> OperationRowsAsync()
     {

@@ -12,9 +12,6 @@ namespace OrderPlatform.Grains.Payments;
 /// </summary>
 public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, bool LoseFirstAnswer, TimeSpan AuthorizeDelay, int CaptureFailures)
 {
-    /// <summary>Tokens that start with this may fail their captures (<c>tok_capture_fail_N</c>).</summary>
-    public const string CaptureFailurePrefix = "tok_capture_fail_";
-
     public static SimulatedBehaviour Parse(string token)
     {
         var behaviour = new SimulatedBehaviour(false, 0, false, TimeSpan.Zero, 0);
@@ -22,7 +19,7 @@ public sealed record SimulatedBehaviour(bool Decline, int AuthorizeFailures, boo
         {
             "tok_decline" => behaviour with { Decline = true },
             "tok_timeout" => behaviour with { LoseFirstAnswer = true },
-            _ when Number(token, CaptureFailurePrefix) is { } n => behaviour with { CaptureFailures = n },
+            _ when Number(token, "tok_capture_fail_") is { } n => behaviour with { CaptureFailures = n },
             _ when Number(token, "tok_fail_") is { } n => behaviour with { AuthorizeFailures = n },
             _ when Number(token, "tok_slow_") is { } ms => behaviour with { AuthorizeDelay = TimeSpan.FromMilliseconds(Math.Min(ms, 60_000)) },
             _ => behaviour,
@@ -104,15 +101,13 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
 
     public async Task<GatewayResult> CaptureAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
     {
-        // The look-up records the capture's answer in the same step when nothing but the ledger decides it (no answer under
-        // the key yet, an approved authorization whose token fails no captures): a capture is one call to the ledger.
-        var state = await _ledger.CaptureStateAsync(idempotencyKey, providerReference, amount, cancellationToken);
-        if ((state.Earlier ?? state.Recorded) is { } answered)
+        var (earlier, token, voided, captured) = await _ledger.CaptureStateAsync(idempotencyKey, providerReference, cancellationToken);
+        if (earlier is not null)
         {
-            return answered;
+            return earlier;
         }
 
-        if (state.Token is not { } token)
+        if (token is null)
         {
             return new GatewayResult(GatewayOutcome.Declined, providerReference, "No such authorization.");
         }
@@ -123,16 +118,13 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
             throw new PaymentGatewayUnavailableException("The payment provider is unavailable (simulated).");
         }
 
-        return (await RecordAsync(idempotencyKey, "capture", CaptureAnswer(providerReference, state.Voided, state.Captured), amount, token, cancellationToken)).Result;
+        var result = voided
+            ? new GatewayResult(GatewayOutcome.Declined, providerReference, "The authorization was voided.")
+            : captured
+                ? new GatewayResult(GatewayOutcome.Declined, providerReference, "Already captured.")
+                : new GatewayResult(GatewayOutcome.Approved, providerReference, null);
+        return (await RecordAsync(idempotencyKey, "capture", result, amount, token, cancellationToken)).Result;
     }
-
-    /// <summary>A capture's answer for an authorization that exists: declined when it was voided or captured before.</summary>
-    public static GatewayResult CaptureAnswer(string providerReference, bool voided, bool captured) =>
-        new(voided || captured ? GatewayOutcome.Declined : GatewayOutcome.Approved, providerReference, CaptureDeclineReason(voided, captured));
-
-    /// <summary>Why a capture is declined (null: it is not), the reason <see cref="CaptureAnswer"/> gives.</summary>
-    public static string? CaptureDeclineReason(bool voided, bool captured) =>
-        voided ? "The authorization was voided." : captured ? "Already captured." : null;
 
     public async Task<GatewayResult> VoidAsync(string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {

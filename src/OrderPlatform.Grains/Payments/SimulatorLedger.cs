@@ -7,12 +7,6 @@ namespace OrderPlatform.Grains.Payments;
 /// <summary>An answer the simulated provider gave, under the request's idempotency key.</summary>
 public sealed record SimulatorOperation(string IdempotencyKey, string Operation, GatewayResult Result, Money Amount, string PaymentToken);
 
-/// <summary>
-/// What a capture's look-up found: the answer already under its key, the authorization's token (null: no approved one),
-/// whether it was voided or captured, and the answer it recorded itself (null when it left the capture to the caller).
-/// </summary>
-public sealed record CaptureState(GatewayResult? Earlier, string? Token, bool Voided, bool Captured, GatewayResult? Recorded);
-
 /// <summary>The names <c>PaymentGateway:SimulatorLedger</c> takes.</summary>
 public static class SimulatorLedgers
 {
@@ -36,14 +30,9 @@ public interface ISimulatorLedger
     /// <summary>Counts one more failed attempt under the key and returns the count so far.</summary>
     Task<int> CountFailureAsync(string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// In one step, a capture under <paramref name="idempotencyKey"/> of the authorization <paramref name="providerReference"/>:
-    /// the answer already given under the key, the authorization's token, whether it was voided or captured, and, when
-    /// there is no answer under the key and the authorization was approved with a token that fails no captures (one not
-    /// starting with <see cref="SimulatedBehaviour.CaptureFailurePrefix"/>), the capture's answer
-    /// (<see cref="SimulatedPaymentGateway.CaptureAnswer"/>) recorded under the key: <see cref="CaptureState.Recorded"/>.
-    /// </summary>
-    Task<CaptureState> CaptureStateAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken);
+    /// <summary>In one look: the answer already given under the key, the authorization's token, and whether it was voided or captured.</summary>
+    Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+        string idempotencyKey, string providerReference, CancellationToken cancellationToken);
 
     /// <summary>The token of the approved authorization with this reference, or null.</summary>
     Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken);
@@ -108,47 +97,24 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task<CaptureState> CaptureStateAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
+    public async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+        string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
-        // The insert runs only when the look-up leaves nothing else to decide; a concurrent capture under the same key that
-        // was recorded first makes it insert nothing (Recorded null), and the caller's own record then finds that one.
         await using var command = _dataSource.CreateCommand(
             """
-            with state as materialized (
-                select e.outcome, e.payment_ref, e.reason,
-                       (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved') as token,
-                       exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'void' and outcome = 'approved') as voided,
-                       exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'capture' and outcome = 'approved') as captured
-                from (select 1) as one
-                left join psp_simulator.operations e on e.idempotency_key = $1),
-            recorded as (
-                insert into psp_simulator.operations (idempotency_key, operation, payment_ref, payment_token, amount, currency, outcome, reason, created_at)
-                select $1, 'capture', $2, s.token, $3, $4,
-                       case when s.voided or s.captured then 'declined' else 'approved' end,
-                       case when s.voided then $6 when s.captured then $7 end,
-                       $8
-                  from state s
-                 where s.outcome is null and s.token is not null and not starts_with(s.token, $5)
-                on conflict (idempotency_key) do nothing
-                returning outcome, reason)
-            select s.outcome, s.payment_ref, s.reason, s.token, s.voided, s.captured, r.outcome, r.reason
-              from state s left join recorded r on true
+            select e.outcome, e.payment_ref, e.reason,
+                   (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'void' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'capture' and outcome = 'approved')
+            from (select 1) as one
+            left join psp_simulator.operations e on e.idempotency_key = $1
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
-        command.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = amount.Amount });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = amount.Currency });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SimulatedBehaviour.CaptureFailurePrefix });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SimulatedPaymentGateway.CaptureDeclineReason(voided: true, captured: false)! });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SimulatedPaymentGateway.CaptureDeclineReason(voided: false, captured: true)! });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
-        var recorded = reader.IsDBNull(6)
-            ? null
-            : new GatewayResult(reader.GetString(6) == "approved" ? GatewayOutcome.Approved : GatewayOutcome.Declined, providerReference, reader.IsDBNull(7) ? null : reader.GetString(7));
-        return new CaptureState(earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5), recorded);
+        return (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5));
     }
 
     public async Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken)
@@ -232,25 +198,19 @@ public sealed class MemorySimulatorLedger : ISimulatorLedger
     {
         lock (_lock)
         {
-            return Task.FromResult(Add(operation));
-        }
-    }
+            if (!_byKey.TryAdd(operation.IdempotencyKey, operation))
+            {
+                return Task.FromResult(false);
+            }
 
-    /// <summary>Records the operation unless its key holds one already; called under the lock.</summary>
-    private bool Add(SimulatorOperation operation)
-    {
-        if (!_byKey.TryAdd(operation.IdempotencyKey, operation))
-        {
-            return false;
-        }
+            if (!_byReference.TryGetValue(operation.Result.ProviderReference, out var ofReference))
+            {
+                _byReference[operation.Result.ProviderReference] = ofReference = [];
+            }
 
-        if (!_byReference.TryGetValue(operation.Result.ProviderReference, out var ofReference))
-        {
-            _byReference[operation.Result.ProviderReference] = ofReference = [];
+            ofReference.Add(operation);
+            return Task.FromResult(true);
         }
-
-        ofReference.Add(operation);
-        return true;
     }
 
     public Task<GatewayResult?> LookupAsync(string idempotencyKey, CancellationToken cancellationToken)
@@ -271,21 +231,14 @@ public sealed class MemorySimulatorLedger : ISimulatorLedger
         }
     }
 
-    public Task<CaptureState> CaptureStateAsync(string idempotencyKey, string providerReference, Money amount, CancellationToken cancellationToken)
+    public Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+        string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var earlier = _byKey.TryGetValue(idempotencyKey, out var operation) ? operation.Result : null;
-            var token = Approved(providerReference, "authorize")?.PaymentToken;
-            var (voided, captured) = (Approved(providerReference, "void") is not null, Approved(providerReference, "capture") is not null);
-            GatewayResult? recorded = null;
-            if (earlier is null && token is not null && !token.StartsWith(SimulatedBehaviour.CaptureFailurePrefix, StringComparison.Ordinal))
-            {
-                recorded = SimulatedPaymentGateway.CaptureAnswer(providerReference, voided, captured);
-                Add(new SimulatorOperation(idempotencyKey, "capture", recorded, amount, token));
-            }
-
-            return Task.FromResult(new CaptureState(earlier, token, voided, captured, recorded));
+            return Task.FromResult((earlier, Approved(providerReference, "authorize")?.PaymentToken,
+                Approved(providerReference, "void") is not null, Approved(providerReference, "capture") is not null));
         }
     }
 
