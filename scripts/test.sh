@@ -30,6 +30,29 @@ for trx in TestResults/*.trx; do
   failed=$((failed + ${f:-0}))
 done
 
+if [[ $failed -ne 0 ]]; then
+  # Name each failed test and the start of its message next to the closing line, where a log's tail shows it.
+  echo "failed tests:"
+  for trx in TestResults/*.trx; do
+    [[ -f "$trx" ]] || continue
+    awk '
+      /<UnitTestResult / {
+        failing = ($0 ~ /outcome="Failed"/)
+        if (failing && match($0, /testName="[^"]*"/)) { print "  " substr($0, RSTART + 10, RLENGTH - 11); shown = 0 }
+      }
+      failing && /<Message>/ { inMessage = 1; sub(/.*<Message>/, "") }
+      failing && inMessage {
+        line = $0
+        ended = sub(/<\/Message>.*/, "", line)
+        if (shown < 6) print "      " line
+        shown++
+        if (ended) inMessage = 0
+      }
+      /<\/UnitTestResult>/ { failing = 0; inMessage = 0 }
+    ' "$trx" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
+  done
+fi
+
 if [[ $status -ne 0 && $failed -eq 0 ]]; then
   # The runner failed without a failed test (a crashed test host, for example): count it as a failure.
   failed=1
