@@ -173,6 +173,10 @@ public sealed class BadInputTests(PlatformFixture fixture) : IClassFixture<Platf
         Assert.True(paths.TryGetProperty("/orders/{orderId}/cancel", out _));
         Assert.True(paths.TryGetProperty("/inventory/{sku}/restock", out _));
         Assert.True(paths.TryGetProperty("/inventory/{sku}", out _));
+
+        // A read that a silo's loss cuts off is a documented 503, next to the 404 of an unknown order.
+        var readAnswers = paths.GetProperty("/orders/{orderId}").GetProperty("get").GetProperty("responses");
+        Assert.True(readAnswers.TryGetProperty("404", out _) && readAnswers.TryGetProperty("503", out _), readAnswers.ToString());
     }
 
     private async Task EnsureSkuAsync()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using OrderPlatform.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -72,6 +73,76 @@ public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("dur
         var order = await viaA.WaitUntilFinishedAsync(orderId);
         Assert.Equal("Completed", order.GetProperty("status").GetString());
         Assert.Equal(9, (await viaB.GetStockAsync("PAIR-1")).GetProperty("available").GetInt32());
+    }
+
+    /// <summary>
+    /// Reads that wait on a saga whose silo is killed are cut off by the cluster, not by a fault of the platform: the
+    /// GET answers 503 with Retry-After, the POST replaying the order's key answers its stored 202, neither a 500; and
+    /// the order is then read whole, finished on the silo that is left.
+    /// </summary>
+    [Fact]
+    public async Task Reads_waiting_on_a_killed_silos_saga_answer_503_and_202_and_the_order_finishes_on_the_other()
+    {
+        var clusterId = $"cut-{Guid.NewGuid():N}"[..16];
+        await using var a = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        await using var b = await SiloProcess.StartAsync(ConnectionString, clusterId);
+        await WaitForActiveSilosAsync(new Platform(a.Http, ConnectionString), clusterId, 2);
+        await new Platform(a.Http, ConnectionString).RestockAsync("CUT-1", 10);
+
+        // An 8 s authorization keeps the saga waiting on its silo while the reads wait on it.
+        var body = Platform.OrderBody("tok_slow_8000", Platform.Line("CUT-1", 2));
+        var key = $"cut-{Guid.NewGuid():N}";
+        var placed = await new Platform(b.Http, ConnectionString).PostPreferringAsync(body, key, prefer: null);
+        Assert.Equal(HttpStatusCode.Accepted, placed.Status);
+        var orderId = placed.Body.GetProperty("orderId").GetGuid();
+        await new Platform(b.Http, ConnectionString).WaitForAsync(orderId,
+            o => o.GetProperty("saga").GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("step").GetString() == "AuthorizePayment"),
+            "the AuthorizePayment step to start");
+
+        // The saga lives on one silo; the reads go to the other, which outlives it.
+        var onA = (await new Platform(a.Http, ConnectionString).ActivationsAsync()).GetValueOrDefault("OrderSagaGrain");
+        var onB = (await new Platform(b.Http, ConnectionString).ActivationsAsync()).GetValueOrDefault("OrderSagaGrain");
+        Assert.True(onA + onB == 1, $"one saga activation in the cluster: {onA} on a, {onB} on b");
+        var (host, reader) = onA == 1 ? (a, b) : (b, a);
+        var readerApi = new Platform(reader.Http, ConnectionString);
+
+        var get = ReadWaitingAsync(reader.Http, orderId);
+        var replay = readerApi.PostPreferringAsync(body, key, prefer: "wait=30");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(get.IsCompleted || replay.IsCompleted, "both reads wait on the saga");
+        host.Kill();
+        var killedAt = Stopwatch.StartNew();
+
+        var (status, contentType, retryAfter, applied, problem) = await get;
+        output.WriteLine($"GET answered {(int)status} {killedAt.ElapsedMilliseconds} ms after the kill: {problem}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("application/problem+json", contentType);
+        Assert.Equal("1", retryAfter);
+        Assert.Null(applied);
+        Assert.Contains($"Order {orderId} could not be read now", problem, StringComparison.Ordinal);
+
+        var replayed = await replay;
+        output.WriteLine($"The replayed POST answered {(int)replayed.Status} {killedAt.ElapsedMilliseconds} ms after the kill.");
+        Assert.Equal(HttpStatusCode.Accepted, replayed.Status);
+        Assert.True(replayed.Replayed, "the replay answers the stored response");
+        Assert.Null(replayed.Applied);
+        Assert.Equal(orderId, replayed.Body.GetProperty("orderId").GetGuid());
+
+        var order = await readerApi.WaitUntilFinishedAsync(orderId, TimeSpan.FromSeconds(90));
+        output.WriteLine($"Order finished {killedAt.ElapsedMilliseconds} ms after the kill.");
+        Assert.Equal("Completed", order.GetProperty("status").GetString());
+        Assert.Equal(1L, await readerApi.ScalarAsync<long>(
+            "select count(*) from psp_simulator.operations where idempotency_key like $1 and operation = 'capture'", $"{orderId:N}:%"));
+    }
+
+    private static async Task<(HttpStatusCode Status, string? ContentType, string? RetryAfter, string? Applied, string Body)> ReadWaitingAsync(HttpClient http, Guid orderId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+        request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, response.Headers.RetryAfter?.ToString(),
+            response.Headers.TryGetValues("Preference-Applied", out var applied) ? string.Join(",", applied) : null,
+            await response.Content.ReadAsStringAsync());
     }
 
     // Status 3 is Orleans' SiloStatus.Active.
