@@ -199,6 +199,7 @@ builder.Services.AddHostedService<SagaRecoveryService>();
 builder.Services.AddHostedService<IdempotencyPurgeService>();
 
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<TransientFailures>();
 builder.Services.AddOpenApi();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = 8 * 1024 * 1024);

@@ -22,7 +22,8 @@ public static class InventoryApi
         group.MapGet("/{sku}", GetStockAsync)
             .WithSummary("On hand, available, reserved and sold for a SKU.")
             .Produces<StockView>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         return group;
     }

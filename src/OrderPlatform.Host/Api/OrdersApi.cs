@@ -104,7 +104,7 @@ public static class OrdersApi
         {
             finished = await ReadOrderAsync(grains, accepted, wait);
         }
-        catch (Exception e) when (IsTransient(e))
+        catch (Exception e) when (TransientFailures.IsTransient(e))
         {
             // The order was taken; only the wait for its end failed. Answer as without the preference: its 202 and Location.
             loggers.CreateLogger(typeof(OrdersApi).FullName!).LogWarning(e, "Waiting for order {OrderId} failed; answering its 202.", accepted);
@@ -176,41 +176,19 @@ public static class OrdersApi
                 async (key, _) => new ExecutedRequest(response, (await StartAsync(ToStore(key))).ResponseStored));
         });
 
-    /// <summary>
-    /// The order, or 404. A read that a silo's loss cuts off (the grain's silo died or did not answer in time) is
-    /// answered 503 with Retry-After: the order's grains come back on a live silo, and the same read then answers.
-    /// </summary>
-    private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains, ILoggerFactory loggers)
+    /// <summary>The order, or 404; a read that a silo's loss cuts off is answered 503 with Retry-After (<see cref="TransientFailures"/>).</summary>
+    private static async Task<IResult> GetOrderAsync(Guid orderId, HttpContext http, IGrainFactory grains)
     {
         var wait = PreferredWait(http.Request.Headers["Prefer"]);
-        OrderDetails? details;
-        try
-        {
-            details = await ReadOrderAsync(grains, orderId, wait);
-        }
-        catch (Exception e) when (IsTransient(e))
-        {
-            loggers.CreateLogger(typeof(OrdersApi).FullName!).LogWarning(e, "Reading order {OrderId} failed; answering 503.", orderId);
-            http.Response.Headers.RetryAfter = "1";
-            return Problems.Unavailable($"Order {orderId} could not be read now: a silo did not answer. Read it again after the Retry-After seconds.");
-        }
-
         if (wait is not null)
         {
             http.Response.Headers["Preference-Applied"] = $"wait={wait}";
         }
 
-        return details is not null
+        return await ReadOrderAsync(grains, orderId, wait) is { } details
             ? TypedResults.Ok(details)
             : Problems.NotFound($"There is no order {orderId}.");
     }
-
-    /// <summary>
-    /// A grain call cut off by the cluster rather than refused by the grain: its silo died or left (the message was
-    /// rejected), it did not answer within its timeout, or its database connection failed in a way worth retrying.
-    /// </summary>
-    private static bool IsTransient(Exception e) =>
-        e is Orleans.Runtime.OrleansMessageRejectionException or TimeoutException or System.Data.Common.DbException { IsTransient: true };
 
     /// <summary>The order as its read shows it, after waiting up to <paramref name="wait"/> seconds for its saga to finish; null when there is no such order.</summary>
     private static async Task<OrderDetails?> ReadOrderAsync(IGrainFactory grains, Guid orderId, int? wait)
