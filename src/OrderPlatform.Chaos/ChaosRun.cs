@@ -20,6 +20,7 @@ public sealed record ChaosReport(
     int OrdersAccepted,
     long ClientRetries,
     long ClientGaveUp,
+    IReadOnlyDictionary<string, long> RetriedAnswers,
     IReadOnlyList<KillRecord> Kills,
     int Restarts,
     int BackendTerminations,
@@ -148,14 +149,17 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
                 _restarts++;
             }
 
-            Say($"load stopped: {load.Sent} sent, {load.Accepted.Count} accepted, {load.ClientRetries} client retries, {load.Failed} given up; waiting for quiescence");
+            var retried = load.RetriedAnswers.OrderBy(a => a.Key, StringComparer.Ordinal).ToDictionary(a => a.Key, a => a.Value);
+            Say($"load stopped: {load.Sent} sent, {load.Accepted.Count} accepted, {load.ClientRetries} client retries"
+                + (retried.Count == 0 ? "" : $" (after {string.Join(", ", retried.Select(a => $"{a.Key}: {a.Value}"))})")
+                + $", {load.Failed} given up; waiting for quiescence");
             var quiesced = await QuiesceAsync(db, load.Accepted.Keys.ToList(), TimeSpan.FromSeconds(options.QuiesceTimeoutSeconds));
             await FillRecoveryAsync(db);
             var recoveries = await AffectedRecoverySecondsAsync(db);
             var checker = quiesced ? await RunCheckerAsync(connectionString, kafka.BootstrapServers) : 1;
 
             return new ChaosReport(
-                options.Seed, load.Sent, load.Accepted.Count, load.ClientRetries, load.Failed, [.. _kills], _restarts, _terminations, _brokerOutages, _consumerKills,
+                options.Seed, load.Sent, load.Accepted.Count, load.ClientRetries, load.Failed, retried, [.. _kills], _restarts, _terminations, _brokerOutages, _consumerKills,
                 Quantile(recoveries, 0.5), Quantile(recoveries, 0.99), recoveries.Count == 0 ? null : recoveries.Max(), quiesced, checker);
         }
         finally

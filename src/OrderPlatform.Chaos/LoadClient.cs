@@ -22,6 +22,12 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
 
     public ConcurrentDictionary<Guid, DateTimeOffset> Accepted { get; } = new();
 
+    /// <summary>
+    /// The answers that sent a request again, by status code ("connection" for a lost or refused connection): a 503 or
+    /// a 409 is the platform asking for the retry; a 500 is a fault it did not expect.
+    /// </summary>
+    public ConcurrentDictionary<string, long> RetriedAnswers { get; } = new();
+
     public long Sent => Interlocked.Read(ref _sent);
 
     public long ClientRetries => Interlocked.Read(ref _retries);
@@ -111,6 +117,7 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
                 {
                     // A full silo (503) says when to come back; so may a key still in use (409) or one that failed (503).
                     retryAfter = RequestRetries.RetryAfter(response);
+                    RetriedAnswers.AddOrUpdate(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
                     continue;
                 }
 
@@ -127,6 +134,7 @@ public sealed class LoadClient(IReadOnlyList<Uri> silos, Func<int, bool> isLive,
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 // Connection refused or cut: the silo died under us. Retry elsewhere with the same key.
+                RetriedAnswers.AddOrUpdate("connection", 1, (_, n) => n + 1);
             }
         }
 
