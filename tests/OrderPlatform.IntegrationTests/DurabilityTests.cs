@@ -108,7 +108,8 @@ public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("dur
 
         var get = ReadWaitingAsync(reader.Http, orderId);
         var replay = readerApi.PostPreferringAsync(body, key, prefer: "wait=30");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // Time for the replay's start to find the saga started and for both to be waiting, well inside the authorization.
+        await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.False(get.IsCompleted || replay.IsCompleted, "both reads wait on the saga");
         host.Kill();
         var killedAt = Stopwatch.StartNew();
