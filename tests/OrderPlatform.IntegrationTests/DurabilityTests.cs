@@ -142,7 +142,7 @@ public sealed class DurabilityTests(ITestOutputHelper output) : OwnDatabase("dur
         request.Headers.TryAddWithoutValidation("Prefer", "wait=30");
         using var response = await http.SendAsync(request);
         return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, response.Headers.RetryAfter?.ToString(),
-            response.Headers.TryGetValues("Preference-Applied", out var applied) ? string.Join(",", applied) : null,
+            Platform.PreferenceApplied(response),
             await response.Content.ReadAsStringAsync());
     }
 

@@ -138,7 +138,8 @@ public sealed class Platform(HttpClient http, string connectionString)
             response.Headers.Contains("Idempotent-Replayed"));
     }
 
-    private static string? PreferenceApplied(HttpResponseMessage response) =>
+    /// <summary>The Preference-Applied header of an answer, or null without one.</summary>
+    public static string? PreferenceApplied(HttpResponseMessage response) =>
         response.Headers.TryGetValues("Preference-Applied", out var values) ? string.Join(",", values) : null;
 
     public async Task<JsonElement> GetStockAsync(string sku) =>
