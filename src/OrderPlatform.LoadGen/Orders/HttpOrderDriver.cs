@@ -13,8 +13,9 @@ namespace OrderPlatform.LoadGen.Orders;
 /// Otherwise, or when the POST is answered 202, GET /orders/{id} with <c>Prefer: wait=N</c> until the saga is Finished.
 /// A server that does not honour the preference answers at once; the client then asks again after the poll interval,
 /// doubled after each such answer up to eight times the interval, so that hundreds of orders in flight do not turn into
-/// thousands of reads a second. Everything is bounded by the order's deadline: its intended start plus the completion
-/// timeout.
+/// thousands of reads a second. A read answered with a 5xx, a 409 or not at all is sent again to the next target after
+/// the same wait as a POST's retry. Everything is bounded by the order's deadline: its intended start plus the
+/// completion timeout.
 /// </summary>
 internal sealed class HttpOrderDriver(
     HttpClient http, IReadOnlyList<Uri> targets, OrderMix mix, string runId, TimeSpan completionTimeout, TimeSpan pollInterval, bool waitInPost = true)
@@ -103,7 +104,7 @@ internal sealed class HttpOrderDriver(
 
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(targets[target], path));
             request.Headers.TryAddWithoutValidation("Prefer", $"wait={WaitSeconds(remaining)}");
-            var (status, content, waited, _) = await SendForStateAsync(request, remaining, cancellationToken).ConfigureAwait(false);
+            var (status, content, waited, retryAfter) = await SendForStateAsync(request, remaining, cancellationToken).ConfigureAwait(false);
             if (status == 200)
             {
                 var state = ReadState(content);
@@ -131,9 +132,11 @@ internal sealed class HttpOrderDriver(
                 return OrderResult.Failed(ErrorKinds.Poll(status), acceptedAt, retries);
             }
 
+            // No answer, a 5xx or 409: read again, on the next target, as the POST is sent again (a silo that lost the
+            // saga it waited on answers 503 with Retry-After).
             retries++;
             target = (target + 1) % targets.Count;
-            await DelayAsync(pollInterval, deadline, clock, cancellationToken).ConfigureAwait(false);
+            await DelayAsync(RequestRetries.Delay(retries, retryAfter, Random.Shared.NextDouble()), deadline, clock, cancellationToken).ConfigureAwait(false);
         }
     }
 
