@@ -26,6 +26,13 @@ public sealed record CheckerOptions
     /// <summary>How old an unpublished outbox row may be; null means <see cref="InFlightGrace"/>.</summary>
     public TimeSpan? OutboxGrace { get; init; }
 
+    /// <summary>
+    /// False: the payment provider keeps its ledger elsewhere (the payment simulator with
+    /// <c>PaymentGateway:SimulatorLedger=memory</c>), so <c>psp_simulator.operations</c> is not read and the provider's
+    /// side of invariant 3 is not checked; the payments' own events still are.
+    /// </summary>
+    public bool ReadProviderLedger { get; init; } = true;
+
     /// <summary>How long reading the topics to their current end may take.</summary>
     public TimeSpan KafkaTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

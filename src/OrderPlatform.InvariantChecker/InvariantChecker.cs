@@ -26,13 +26,13 @@ public sealed class InvariantChecker(CheckerOptions options)
         await using (snapshot.ConfigureAwait(false))
         {
             var consumer = await ConsumerSchema.LoadAsync(snapshot, options.ConsumerSchema, cancellationToken).ConfigureAwait(false);
-            var data = await PlatformData.LoadAsync(snapshot, consumer.StockPositions, cancellationToken).ConfigureAwait(false);
+            var data = await PlatformData.LoadAsync(snapshot, consumer.StockPositions, options.ReadProviderLedger, cancellationToken).ConfigureAwait(false);
 
             InvariantResult[] results =
             [
                 OrdersTerminalCheck.Run(data, snapshot.Now, options.InFlightGrace, options.MaxExamples),
                 StockCheck.Run(data, options.MaxExamples),
-                MoneyCheck.Run(data, options.MaxExamples),
+                MoneyCheck.Run(data, options.MaxExamples, options.ReadProviderLedger),
                 await PublishingCheck.RunAsync(snapshot, data, options, consumer, cancellationToken).ConfigureAwait(false),
                 await IdempotencyCheck.RunAsync(snapshot, data, options.MaxExamples, cancellationToken).ConfigureAwait(false),
                 await StreamContinuityCheck.RunAsync(snapshot, options.MaxExamples, cancellationToken).ConfigureAwait(false),

@@ -17,6 +17,7 @@ public sealed class CommandLineTests
     [InlineData("--kafka-timeout must be more than 0 seconds.", "--postgres", "Host=127.0.0.1", "--kafka-timeout", "0")]
     [InlineData("--consumer-schema 'Read-Models' is not a schema name", "--postgres", "Host=127.0.0.1", "--consumer-schema", "Read-Models")]
     [InlineData("'orders topic' is not a Kafka topic name.", "--postgres", "Host=127.0.0.1", "--orders-topic", "orders topic")]
+    [InlineData("--provider-ledger takes postgres or memory, not 'disk'.", "--postgres", "Host=127.0.0.1", "--provider-ledger", "disk")]
     [InlineData("--max-examples takes a number from 1 to 10000, not '0'.", "--postgres", "Host=127.0.0.1", "--max-examples", "0")]
     [InlineData("--json '/no/such/directory/report.json' is not a file in an existing directory.", "--postgres", "Host=127.0.0.1", "--json", "/no/such/directory/report.json")]
     public async Task Bad_arguments_exit_with_2_and_say_what_is_wrong(string message, params string[] arguments)

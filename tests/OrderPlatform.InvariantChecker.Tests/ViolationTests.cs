@@ -41,6 +41,30 @@ public sealed class ViolationTests(HealthyPlatform platform)
     }
 
     [Fact]
+    public async Task An_empty_provider_ledger_breaks_money_unless_the_check_is_told_the_provider_keeps_it_elsewhere()
+    {
+        var connectionString = await platform.CopyAsync();
+        // The payment simulator with its ledger in a silo's memory (a one-silo benchmark): the table exists, empty.
+        await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var delete = new Npgsql.NpgsqlCommand("delete from psp_simulator.operations", connection);
+            Assert.Equal(5, await delete.ExecuteNonQueryAsync());
+        }
+
+        var run = await Checks.RunAsync(connectionString);
+        var violation = Checks.AssertOnlyViolation(run, "money", "completed order not charged its total");
+        Assert.Equal([$"order {Completed}: total 25.00, charged 25.00 in events, 0.00 at the provider"], violation.Examples);
+
+        var told = await Checks.RunAsync(connectionString, "--provider-ledger", "memory");
+        Checks.AssertPasses(told);
+        var money = told["money"];
+        Assert.Equal(1, money.Count("captured"));
+        Assert.DoesNotContain("provider operations", money.Counts.Select(c => c.Name));
+        Assert.Equal(["the provider keeps its ledger elsewhere (--provider-ledger memory): the provider's side was not checked"], money.Notes);
+    }
+
+    [Fact]
     public async Task Reserving_more_than_is_available_breaks_stock_conservation()
     {
         var connectionString = await platform.CopyAsync();

@@ -26,6 +26,9 @@ internal sealed partial record CommandLine(CheckerOptions Options, string? JsonP
           --in-flight-grace SEC    leave sagas started and events recorded in the last SEC seconds alone (default 0)
           --outbox-grace SEC       how long an outbox row may stay unpublished (default: the in-flight grace)
           --kafka-timeout SEC      limit for reading the topics to their end (default 60)
+          --provider-ledger WHERE  postgres (default): the payment simulator's ledger is read from psp_simulator and the
+                                   provider's side of money checked; memory: the silo kept it (a one-silo benchmark),
+                                   the provider's side is not checked
           --max-examples N         examples printed per violated rule (default 10)
           --json PATH              also write the report as JSON to PATH
           -h, --help               show this text
@@ -37,7 +40,7 @@ internal sealed partial record CommandLine(CheckerOptions Options, string? JsonP
     private static readonly string[] ValueOptions =
     [
         "--postgres", "--kafka", "--orders-topic", "--inventory-topic", "--payments-topic", "--consumer-schema",
-        "--in-flight-grace", "--outbox-grace", "--kafka-timeout", "--max-examples", "--json",
+        "--in-flight-grace", "--outbox-grace", "--kafka-timeout", "--max-examples", "--json", "--provider-ledger",
     ];
 
     /// <returns>Null with <paramref name="error"/> set when the arguments are wrong; null without an error for --help.</returns>
@@ -113,6 +116,12 @@ internal sealed partial record CommandLine(CheckerOptions Options, string? JsonP
             return Fail($"--max-examples takes a number from 1 to 10000, not '{examples}'.", out error);
         }
 
+        var ledger = Value("--provider-ledger");
+        if (ledger is not null and not "postgres" and not "memory")
+        {
+            return Fail($"--provider-ledger takes postgres or memory, not '{ledger}'.", out error);
+        }
+
         var json = Value("--json");
         if (json is not null && (json.Length == 0 || json.EndsWith('/') || !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(json)))))
         {
@@ -132,6 +141,7 @@ internal sealed partial record CommandLine(CheckerOptions Options, string? JsonP
                 OutboxGrace = outbox,
                 KafkaTimeout = kafkaTimeout,
                 MaxExamples = maxExamples,
+                ReadProviderLedger = ledger != "memory",
             },
             json);
     }

@@ -15,7 +15,7 @@ internal static class MoneyCheck
 {
     public const string Name = "money";
 
-    public static InvariantResult Run(PlatformData data, int maxExamples)
+    public static InvariantResult Run(PlatformData data, int maxExamples, bool ledgerRead)
     {
         var result = new InvariantResultBuilder(3, Name, "A captured payment belongs to a confirmed order; a cancelled or rejected order ends with no net charge; nothing is captured or refunded twice.", maxExamples);
         var unconfirmed = result.Rule("captured before confirmation");
@@ -98,7 +98,11 @@ internal static class MoneyCheck
         result.Count("captured", data.Payments.Values.Count(p => p.Captured > 0));
         result.Count("voided", data.Payments.Values.Count(p => p.Voided > 0));
         result.Count("refunded", data.Payments.Values.Count(p => p.Refunded > 0));
-        if (ledger is null)
+        if (!ledgerRead)
+        {
+            result.Note("the provider keeps its ledger elsewhere (--provider-ledger memory): the provider's side was not checked");
+        }
+        else if (ledger is null)
         {
             result.Note("no psp_simulator.operations: the provider's side was not checked");
         }

@@ -37,15 +37,22 @@ internal sealed class PlatformData
 
     public List<string> UnreadableSagaEvents { get; } = [];
 
-    /// <summary>Reads everything; <paramref name="stockCaptureAt"/> names, per stock stream, a version at which to remember on hand, reserved and sold.</summary>
-    public static async Task<PlatformData> LoadAsync(StoreSnapshot snapshot, IReadOnlyDictionary<string, int> stockCaptureAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads everything; <paramref name="stockCaptureAt"/> names, per stock stream, a version at which to remember on hand,
+    /// reserved and sold; the provider's ledger only when <paramref name="readLedger"/>.
+    /// </summary>
+    public static async Task<PlatformData> LoadAsync(StoreSnapshot snapshot, IReadOnlyDictionary<string, int> stockCaptureAt, bool readLedger, CancellationToken cancellationToken)
     {
         var data = new PlatformData();
         await data.LoadOrdersAsync(snapshot, cancellationToken).ConfigureAwait(false);
         await data.LoadPaymentsAsync(snapshot, cancellationToken).ConfigureAwait(false);
         await data.LoadStockAsync(snapshot, stockCaptureAt, cancellationToken).ConfigureAwait(false);
         await data.LoadSagasAsync(snapshot, cancellationToken).ConfigureAwait(false);
-        await data.LoadLedgerAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        if (readLedger)
+        {
+            await data.LoadLedgerAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        }
+
         return data;
     }
 
