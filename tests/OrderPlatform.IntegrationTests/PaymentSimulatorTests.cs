@@ -59,6 +59,51 @@ public sealed class PaymentSimulatorTests(DatabaseFixture db) : IClassFixture<Da
         Assert.True(reader.GetInt64(1) < (approved.Length + declined.Length) / 2, $"{reader.GetInt64(1)} transactions for {approved.Length + declined.Length + 1} recorded answers");
     }
 
+    [Fact]
+    public async Task Concurrent_captures_share_their_look_up_and_each_gets_its_own_authorizations_answer()
+    {
+        var ledger = new PostgresSimulatorLedger(db.DataSource, TimeProvider.System);
+        var gateway = new SimulatedPaymentGateway(ledger, TimeProvider.System);
+        var authorizations = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ =>
+            gateway.AuthorizeAsync($"auth-{Guid.NewGuid()}", Guid.NewGuid(), Amount, "tok_approve", CancellationToken.None)));
+        var voided = authorizations[30..];
+        foreach (var authorization in voided)
+        {
+            await gateway.VoidAsync($"void-{Guid.NewGuid()}", authorization.ProviderReference, CancellationToken.None);
+        }
+
+        // All at once: a capture of each authorization, four more under the first one's key, and one of no authorization.
+        var firstKey = $"capture-{Guid.NewGuid()}";
+        var keys = authorizations.Select((_, i) => i == 0 ? firstKey : $"capture-{Guid.NewGuid()}").ToArray();
+        var pending = authorizations.Zip(keys, (a, k) => gateway.CaptureAsync(k, a.ProviderReference, Amount, CancellationToken.None))
+            .Concat(Enumerable.Range(0, 4).Select(_ => gateway.CaptureAsync(firstKey, authorizations[0].ProviderReference, Amount, CancellationToken.None)))
+            .Append(gateway.CaptureAsync($"capture-{Guid.NewGuid()}", "sim_unknown", Amount, CancellationToken.None))
+            .ToArray();
+        var answers = await Task.WhenAll(pending);
+
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(new GatewayResult(GatewayOutcome.Approved, authorizations[i].ProviderReference, null), answers[i]);
+        }
+
+        for (var i = 30; i < 40; i++)
+        {
+            Assert.Equal(new GatewayResult(GatewayOutcome.Declined, authorizations[i].ProviderReference, "The authorization was voided."), answers[i]);
+        }
+
+        Assert.All(answers[40..44], a => Assert.Equal(answers[0], a));
+        Assert.Equal(new GatewayResult(GatewayOutcome.Declined, "sim_unknown", "No such authorization."), answers[44]);
+
+        // Each capture looked up its authorization through the grouping, in fewer statements than captures.
+        var looked = await WriteTimingsTests.CountedAsync(ledger.CaptureLookTimings, t => t.Requests >= pending.Length);
+        Assert.Equal(pending.Length, looked.Requests);
+        Assert.InRange(looked.Groups, 1, pending.Length - 1);
+
+        // A later capture under a key already answered gets that answer from the look-up.
+        Assert.Equal(answers[0], await gateway.CaptureAsync(firstKey, authorizations[0].ProviderReference, Amount, CancellationToken.None));
+        Assert.Equal(answers[30], await gateway.CaptureAsync(keys[30], voided[0].ProviderReference, Amount, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(SimulatorLedgers.Postgres)]
     [InlineData(SimulatorLedgers.Memory)]

@@ -51,8 +51,10 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
     private readonly StatementGroups<PendingRecord> _records;
+    private readonly StatementGroups<PendingCaptureLook> _captureLooks;
 
-    // grouping: how long a small group of answers waits for company (none when not given).
+    // grouping: how long a small group of answers waits for company (none when not given). Like the appends, a second
+    // statement starts beside a running one only once 16 requests wait for it: below that they leave together.
     public PostgresSimulatorLedger(NpgsqlDataSource dataSource, TimeProvider time, EventStoreOptions? grouping = null)
     {
         _dataSource = dataSource;
@@ -61,14 +63,23 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
             group => KeyedGroups.WriteAsync(group, r => r.Operation.IdempotencyKey, r => r.Inserted.TrySetResult(false), InsertRecordsAsync),
             maxRunning: 2,
             maxPerGroup: 256,
+            waitingForAnother: WaitingForAnother,
             linger: grouping?.Linger(),
             timings: AnswerTimings);
+        _captureLooks = new StatementGroups<PendingCaptureLook>(
+            ReadCaptureStatesAsync, maxRunning: 2, maxPerGroup: 256, waitingForAnother: WaitingForAnother, timings: CaptureLookTimings);
     }
+
+    /// <summary>How many requests must wait before a second statement starts beside a running one.</summary>
+    private const int WaitingForAnother = 16;
 
     public string Kind => SimulatorLedgers.Postgres;
 
     /// <summary>How long the recorded answers waited for their group's statement, and how long it took with its commit.</summary>
     public WriteTimings AnswerTimings { get; } = new(TimeProvider.System);
+
+    /// <summary>How long captures waited for the statement that looks up their authorizations, and how long it took.</summary>
+    public WriteTimings CaptureLookTimings { get; } = new(TimeProvider.System);
 
     public async Task<bool> RecordAsync(SimulatorOperation operation, CancellationToken cancellationToken)
     {
@@ -97,24 +108,44 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>Captures looked up at the same time share one statement: the capture's look is one per order.</summary>
     public async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
         string idempotencyKey, string providerReference, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var look = new PendingCaptureLook(idempotencyKey, providerReference);
+        _captureLooks.Add(look);
+        return await look.State.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Reads the capture state of every look in the group with one statement, in the group's order.</summary>
+    private async Task ReadCaptureStatesAsync(IReadOnlyList<PendingCaptureLook> looks)
     {
         await using var command = _dataSource.CreateCommand(
             """
             select e.outcome, e.payment_ref, e.reason,
-                   (select payment_token from psp_simulator.operations where payment_ref = $2 and operation = 'authorize' and outcome = 'approved'),
-                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'void' and outcome = 'approved'),
-                   exists (select 1 from psp_simulator.operations where payment_ref = $2 and operation = 'capture' and outcome = 'approved')
-            from (select 1) as one
-            left join psp_simulator.operations e on e.idempotency_key = $1
+                   (select payment_token from psp_simulator.operations where payment_ref = r.payment_ref and operation = 'authorize' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = r.payment_ref and operation = 'void' and outcome = 'approved'),
+                   exists (select 1 from psp_simulator.operations where payment_ref = r.payment_ref and operation = 'capture' and outcome = 'approved'),
+                   r.n
+              from unnest($1::text[], $2::text[]) with ordinality as r(idempotency_key, payment_ref, n)
+              left join psp_simulator.operations e on e.idempotency_key = r.idempotency_key
+             order by r.n
             """);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = providerReference });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
-        return (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5));
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. looks.Select(l => l.IdempotencyKey)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. looks.Select(l => l.ProviderReference)] });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
+            looks[(int)reader.GetInt64(6) - 1].State.TrySetResult(
+                (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
+        }
+
+        foreach (var look in looks)
+        {
+            look.Fail(new InvalidOperationException("The capture state was not read."));
+        }
     }
 
     public async Task<string?> AuthorizationTokenAsync(string providerReference, CancellationToken cancellationToken)
@@ -175,6 +206,14 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
         public TaskCompletionSource<bool> Inserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Fail(Exception exception) => Inserted.TrySetException(exception);
+    }
+
+    private sealed record PendingCaptureLook(string IdempotencyKey, string ProviderReference) : IGroupedRequest
+    {
+        public TaskCompletionSource<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> State { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception exception) => State.TrySetException(exception);
     }
 }
 
