@@ -299,11 +299,14 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
         // The same for the simulated payment provider's answers, recorded in its ledger (two on an order's way; none when it
         // keeps its ledger in memory), and where it keeps it.
         providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings?.Snapshot(),
+
+        // And its captures' look-ups of their authorizations (one on an order's way), which share statements the same way.
+        providerCaptureLookTimings = (gateway as SimulatedPaymentGateway)?.CaptureLookTimings?.Snapshot(),
         providerLedger = (gateway as SimulatedPaymentGateway)?.LedgerKind,
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, the sagas running on it against its admission limit with the orders refused, its memory (working set, GC heap), and running counters "
-    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends and the payment simulator's answers by time waiting for their statement and time in it) to sample and difference. "
+    + "(GC pause, CPU, lock contentions, thread pool work items, event store appends and reads, idempotency claims and stored responses, and their statements; grouped appends and the payment simulator's answers and capture look-ups by time waiting for their statement and time in it) to sample and difference. "
     + "?collect=true first forces a full garbage collection (a pause: for memory reports, not for monitoring).");
 app.MapOrdersApi();
 app.MapInventoryApi();

@@ -363,6 +363,16 @@ public sealed class SagaScenarioTests(PlatformFixture fixture) : IClassFixture<P
         long Claims(string counter) => Responses(second, counter) - Responses(first, counter);
         Assert.True(Claims("claims") >= 1, $"{Claims("claims")} claims (the restock's key; the order's is claimed by its saga's start)");
         Assert.InRange(Claims("claimStatements"), 1, Claims("claims"));
+
+        // The simulated provider recorded the order's authorization and capture, and the capture looked its authorization
+        // up, each through its grouping: counted by request and by statement.
+        long Provider(string timings, string counter) =>
+            second.GetProperty(timings).GetProperty(counter).GetInt64() - first.GetProperty(timings).GetProperty(counter).GetInt64();
+        Assert.Equal("postgres", second.GetProperty("providerLedger").GetString());
+        Assert.True(Provider("providerAnswerTimings", "requests") >= 2, $"{Provider("providerAnswerTimings", "requests")} answers recorded");
+        Assert.InRange(Provider("providerAnswerTimings", "groups"), 1, Provider("providerAnswerTimings", "requests"));
+        Assert.True(Provider("providerCaptureLookTimings", "requests") >= 1, $"{Provider("providerCaptureLookTimings", "requests")} capture look-ups");
+        Assert.InRange(Provider("providerCaptureLookTimings", "groups"), 1, Provider("providerCaptureLookTimings", "requests"));
     }
 
     [Fact]

@@ -38,6 +38,7 @@ public sealed class SimulatorLedgerTests() : OwnDatabase("ledger")
         var status = JsonDocument.Parse(await silo.Http.GetStringAsync("/silo/status")).RootElement;
         Assert.Equal("memory", status.GetProperty("providerLedger").GetString());
         Assert.Equal(JsonValueKind.Null, status.GetProperty("providerAnswerTimings").ValueKind);
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("providerCaptureLookTimings").ValueKind);
         Assert.Contains("The payment simulator keeps its ledger in this silo's memory", await File.ReadAllTextAsync(silo.LogPath), StringComparison.Ordinal);
     }
 }

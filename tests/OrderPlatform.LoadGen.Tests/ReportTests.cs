@@ -155,7 +155,8 @@ public sealed class ReportTests
     {
         var appends = new WriteTimingSummary(12_000, 4_000, 3, 0.0421, 0.713, 9.5135, 1.19, 2.828, 113.4);
         var answers = new WriteTimingSummary(3_000, 2_500, 1.2, 0.01, 0.1, 1, 0.5, 1.5, 4);
-        var run = Run(200, 0, 80) with { Server = Watched with { Appends = appends, ProviderAnswers = answers } };
+        var looks = new WriteTimingSummary(1_500, 300, 5, 0.2, 0.8, 2, 0.3, 0.9, 3);
+        var run = Run(200, 0, 80) with { Server = Watched with { Appends = appends, ProviderAnswers = answers, ProviderCaptureLooks = looks } };
 
         Assert.Equal(
             [
@@ -163,6 +164,8 @@ public sealed class ReportTests
                     + "in it, with its commit, p50 1.2, p90 2.8, p99 113",
                 "  fixed 200/s, the payment simulator's answers: 3000 in 2500 statements (1.2 each); ms waiting for the statement p50 0.010, p90 0.100, p99 1.0; "
                     + "in it, with its commit, p50 0.500, p90 1.5, p99 4.0",
+                "  fixed 200/s, the payment simulator's capture look-ups: 1500 in 300 statements (5.0 each); ms waiting for the statement p50 0.200, p90 0.800, p99 2.0; "
+                    + "in it, with its commit, p50 0.300, p90 0.900, p99 3.0",
             ],
             ReportText.Details(run));
         Assert.Empty(ReportText.Details(Run(200, 0, 80) with { Server = Watched }));
@@ -176,6 +179,7 @@ public sealed class ReportTests
         Assert.Equal(9.5135, written.GetProperty("waitP99Ms").GetDouble());
         Assert.Equal(113.4, written.GetProperty("writeP99Ms").GetDouble());
         Assert.Equal(2_500, document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("providerAnswers").GetProperty("groups").GetInt64());
+        Assert.Equal(300, document.RootElement.GetProperty("runs")[0].GetProperty("server").GetProperty("providerCaptureLooks").GetProperty("groups").GetInt64());
     }
 
     [Fact]

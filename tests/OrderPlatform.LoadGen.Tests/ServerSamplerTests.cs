@@ -77,6 +77,7 @@ public sealed class ServerSamplerTests
         // Each kind of write is read from its own property.
         using var status = JsonDocument.Parse(Status(10, 30, 0, oneMs));
         Assert.Null(WriteCounts.FromStatus(status.RootElement, "providerAnswerTimings"));
+        Assert.Null(WriteCounts.FromStatus(status.RootElement, "providerCaptureLookTimings"));
     }
 
     [Theory]

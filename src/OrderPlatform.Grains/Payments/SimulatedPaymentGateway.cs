@@ -60,6 +60,12 @@ public sealed class SimulatedPaymentGateway : IPaymentGateway
     /// </summary>
     public WriteTimings? AnswerTimings => (_ledger as PostgresSimulatorLedger)?.AnswerTimings;
 
+    /// <summary>
+    /// How long captures waited for the statement that looks up their authorizations, and how long it took; null for a
+    /// ledger in memory.
+    /// </summary>
+    public WriteTimings? CaptureLookTimings => (_ledger as PostgresSimulatorLedger)?.CaptureLookTimings;
+
     public async Task<GatewayResult> AuthorizeAsync(string idempotencyKey, Guid orderId, Money amount, string paymentToken, CancellationToken cancellationToken)
     {
         var behaviour = SimulatedBehaviour.Parse(paymentToken);

@@ -109,7 +109,12 @@ internal static class ReportText
                 + $"paused {gc.PausedPercent.ToString("0.00", CultureInfo.InvariantCulture)}% of the window; collections gen0 {Number(gc.Gen0)}, gen1 {Number(gc.Gen1)}, gen2 {Number(gc.Gen2)}";
         }
 
-        foreach (var (what, writes) in new[] { ("the silos' appends", run.Server?.Appends), ("the payment simulator's answers", run.Server?.ProviderAnswers) })
+        foreach (var (what, writes) in new[]
+        {
+            ("the silos' appends", run.Server?.Appends),
+            ("the payment simulator's answers", run.Server?.ProviderAnswers),
+            ("the payment simulator's capture look-ups", run.Server?.ProviderCaptureLooks),
+        })
         {
             if (writes is { Requests: > 0 })
             {

@@ -9,8 +9,9 @@ namespace OrderPlatform.LoadGen.Server;
 /// <c>GET /relay/status</c> reports them, PostgreSQL's CPU (the postmaster and its backends, percent of one core),
 /// how busy the whole machine was (percent of all its cores), and the load generator's own CPU (percent of one core:
 /// on one machine, the share of the box the client takes from what it measures). The per-saga values divide by the
-/// sagas finished in the window. <see cref="Appends"/> and <see cref="ProviderAnswers"/> are where the silos' appends and
-/// the payment simulator's recorded answers spent their time, when the silos tell.
+/// sagas finished in the window. <see cref="Appends"/>, <see cref="ProviderAnswers"/> and <see cref="ProviderCaptureLooks"/>
+/// are where the silos' appends, the payment simulator's recorded answers and its captures' look-ups spent their time,
+/// when the silos tell.
 /// </summary>
 internal sealed record ServerMetrics(
     double? SiloCpuPercent,
@@ -33,6 +34,9 @@ internal sealed record ServerMetrics(
     public WriteTimingSummary? Appends { get; init; }
 
     public WriteTimingSummary? ProviderAnswers { get; init; }
+
+    /// <summary>The payment simulator's capture look-ups, grouped into statements as its answers are.</summary>
+    public WriteTimingSummary? ProviderCaptureLooks { get; init; }
 
     /// <summary>
     /// POSTs the silos refused in the window as over their admission limit (<c>Admission:MaxRunningSagas</c>), each sent

@@ -133,6 +133,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
         {
             Appends = Between(writesAtStart?.Appends, writesAtEnd?.Appends),
             ProviderAnswers = Between(writesAtStart?.ProviderAnswers, writesAtEnd?.ProviderAnswers),
+            ProviderCaptureLooks = Between(writesAtStart?.ProviderCaptureLooks, writesAtEnd?.ProviderCaptureLooks),
             RefusedOrders = writesAtEnd?.Refused - writesAtStart?.Refused,
             WalRecords = walAtEnd?.Records - walAtStart?.Records,
             WalBytes = walAtEnd?.Bytes - walAtStart?.Bytes,
@@ -216,17 +217,17 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
     /// their admission limit, and their garbage collectors' counts (<c>GET /silo/status</c>); null where there are no
     /// targets or one does not answer, and each part null where one does not tell it.
     /// </summary>
-    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, long? Refused, GcCounts? Gc)?> StatusCountsAsync(CancellationToken cancellationToken)
+    private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, WriteCounts? ProviderCaptureLooks, long? Refused, GcCounts? Gc)?> StatusCountsAsync(CancellationToken cancellationToken)
     {
         if (targets.Count == 0)
         {
             return null;
         }
 
-        WriteCounts? appends = null, answers = null;
+        WriteCounts? appends = null, answers = null, looks = null;
         GcCounts? gc = null;
         long? refused = 0;
-        bool appendsTold = true, answersTold = true, gcTold = true;
+        bool appendsTold = true, answersTold = true, looksTold = true, gcTold = true;
         foreach (var target in targets)
         {
             using var document = await GetJsonAsync(target, "silo/status", TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
@@ -237,6 +238,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
 
             appendsTold &= Add(ref appends, WriteCounts.FromStatus(document.RootElement, "appendTimings"));
             answersTold &= Add(ref answers, WriteCounts.FromStatus(document.RootElement, "providerAnswerTimings"));
+            looksTold &= Add(ref looks, WriteCounts.FromStatus(document.RootElement, "providerCaptureLookTimings"));
             refused += ReadRefusedOrders(document.RootElement);
             if (GcCounts.FromStatus(document.RootElement) is { } counts)
             {
@@ -248,7 +250,7 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             }
         }
 
-        return (appendsTold ? appends : null, answersTold ? answers : null, refused, gcTold ? gc : null);
+        return (appendsTold ? appends : null, answersTold ? answers : null, looksTold ? looks : null, refused, gcTold ? gc : null);
 
         static bool Add(ref WriteCounts? total, WriteCounts? counts)
         {
