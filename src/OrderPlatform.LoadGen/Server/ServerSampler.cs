@@ -213,9 +213,9 @@ internal sealed class ServerSampler(IReadOnlyList<int> siloPids, int? postgresPi
             : null;
 
     /// <summary>
-    /// The grouped appends and the payment simulator's answers of all targets so far, the orders they refused as over
-    /// their admission limit, and their garbage collectors' counts (<c>GET /silo/status</c>); null where there are no
-    /// targets or one does not answer, and each part null where one does not tell it.
+    /// The grouped appends, the payment simulator's answers and its capture look-ups of all targets so far, the orders
+    /// they refused as over their admission limit, and their garbage collectors' counts (<c>GET /silo/status</c>); null
+    /// where there are no targets or one does not answer, and each part null where one does not tell it.
     /// </summary>
     private async Task<(WriteCounts? Appends, WriteCounts? ProviderAnswers, WriteCounts? ProviderCaptureLooks, long? Refused, GcCounts? Gc)?> StatusCountsAsync(CancellationToken cancellationToken)
     {
