@@ -258,6 +258,7 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
     var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics([silo.SiloAddress]);
     using var process = Process.GetCurrentProcess();
     var gc = GC.GetGCMemoryInfo();
+    var simulator = gateway as SimulatedPaymentGateway;
     return TypedResults.Ok(new
     {
         silo = silo.SiloAddress.ToString(),
@@ -298,11 +299,11 @@ app.MapGet("/silo/status", async (IGrainFactory grains, ILocalSiloDetails silo, 
 
         // The same for the simulated payment provider's answers, recorded in its ledger (two on an order's way; none when it
         // keeps its ledger in memory), and where it keeps it.
-        providerAnswerTimings = (gateway as SimulatedPaymentGateway)?.AnswerTimings?.Snapshot(),
+        providerAnswerTimings = simulator?.AnswerTimings?.Snapshot(),
 
         // And its captures' look-ups of their authorizations (one on an order's way), which share statements the same way.
-        providerCaptureLookTimings = (gateway as SimulatedPaymentGateway)?.CaptureLookTimings?.Snapshot(),
-        providerLedger = (gateway as SimulatedPaymentGateway)?.LedgerKind,
+        providerCaptureLookTimings = simulator?.CaptureLookTimings?.Snapshot(),
+        providerLedger = simulator?.LedgerKind,
         idempotency = idempotency.Counters,
     });
 }).WithTags("Operations").WithSummary("This silo's grain activations by type, the sagas running on it against its admission limit with the orders refused, its memory (working set, GC heap), and running counters "

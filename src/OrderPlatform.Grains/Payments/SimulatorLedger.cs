@@ -7,6 +7,13 @@ namespace OrderPlatform.Grains.Payments;
 /// <summary>An answer the simulated provider gave, under the request's idempotency key.</summary>
 public sealed record SimulatorOperation(string IdempotencyKey, string Operation, GatewayResult Result, Money Amount, string PaymentToken);
 
+/// <summary>
+/// What a capture needs to know, read in one look: the answer already given under its key (<see cref="Earlier"/>), the
+/// approved authorization's token (null when no authorization with that reference was approved), and whether that
+/// authorization was voided or captured already.
+/// </summary>
+public sealed record CaptureState(GatewayResult? Earlier, string? Token, bool Voided, bool Captured);
+
 /// <summary>The names <c>PaymentGateway:SimulatorLedger</c> takes.</summary>
 public static class SimulatorLedgers
 {
@@ -31,7 +38,7 @@ public interface ISimulatorLedger
     Task<int> CountFailureAsync(string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>In one look: the answer already given under the key, the authorization's token, and whether it was voided or captured.</summary>
-    Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+    Task<CaptureState> CaptureStateAsync(
         string idempotencyKey, string providerReference, CancellationToken cancellationToken);
 
     /// <summary>The token of the approved authorization with this reference, or null.</summary>
@@ -109,7 +116,7 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
     }
 
     /// <summary>Captures looked up at the same time share one statement: the capture's look is one per order.</summary>
-    public async Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+    public async Task<CaptureState> CaptureStateAsync(
         string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -139,7 +146,7 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
         {
             var earlier = reader.IsDBNull(0) ? null : RecordedResult(reader);
             looks[(int)reader.GetInt64(6) - 1].State.TrySetResult(
-                (earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
+                new CaptureState(earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
         }
 
         foreach (var look in looks)
@@ -210,7 +217,7 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
 
     private sealed record PendingCaptureLook(string IdempotencyKey, string ProviderReference) : IGroupedRequest
     {
-        public TaskCompletionSource<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> State { get; } =
+        public TaskCompletionSource<CaptureState> State { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Fail(Exception exception) => State.TrySetException(exception);
@@ -270,13 +277,13 @@ public sealed class MemorySimulatorLedger : ISimulatorLedger
         }
     }
 
-    public Task<(GatewayResult? Earlier, string? Token, bool Voided, bool Captured)> CaptureStateAsync(
+    public Task<CaptureState> CaptureStateAsync(
         string idempotencyKey, string providerReference, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var earlier = _byKey.TryGetValue(idempotencyKey, out var operation) ? operation.Result : null;
-            return Task.FromResult((earlier, Approved(providerReference, "authorize")?.PaymentToken,
+            return Task.FromResult(new CaptureState(earlier, Approved(providerReference, "authorize")?.PaymentToken,
                 Approved(providerReference, "void") is not null, Approved(providerReference, "capture") is not null));
         }
     }
