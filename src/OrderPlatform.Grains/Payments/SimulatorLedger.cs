@@ -149,6 +149,8 @@ public sealed class PostgresSimulatorLedger : ISimulatorLedger
                 new CaptureState(earlier, reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
         }
 
+        // Every look whose row came back is answered already, and failing it again changes nothing (TrySetException);
+        // a look without its row fails here rather than leaving its capture waiting.
         foreach (var look in looks)
         {
             look.Fail(new InvalidOperationException("The capture state was not read."));
