@@ -44,7 +44,7 @@ if [[ $failed -ne 0 ]]; then
       failing && inMessage {
         line = $0
         ended = sub(/<\/Message>.*/, "", line)
-        if (shown < 6) print "      " line
+        if (shown < 30) print "      " line
         shown++
         if (ended) inMessage = 0
       }

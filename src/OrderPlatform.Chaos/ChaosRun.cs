@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Npgsql;
 using OrderPlatform.Contracts;
 using OrderPlatform.EventStore.Migrations;
 using OrderPlatform.KafkaMock;
+using OrderPlatform.Processes;
 
 namespace OrderPlatform.Chaos;
 
@@ -39,6 +39,9 @@ public sealed record ChaosReport(
 public sealed class ChaosRun(ChaosOptions options, string adminConnectionString, string repositoryRoot, string configuration) : IDisposable
 {
     private readonly Random _random = new(options.Seed);
+
+    // The silos' ports, drawn from numbers of the seed's too, so that a run's ports can be repeated.
+    private readonly LoopbackPorts _ports = new(new Random(options.Seed));
     private readonly List<KillRecord> _kills = [];
     private readonly List<Task> _restartsInFlight = [];
 
@@ -83,7 +86,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         var urls = new List<Uri>();
         for (var i = 0; i < options.Silos; i++)
         {
-            var (http, silo, gateway) = (FreePort(), FreePort(), FreePort());
+            var (http, silo, gateway) = (_ports.Next(), _ports.Next(), _ports.Next());
             urls.Add(new Uri($"http://127.0.0.1:{http}"));
             var environment = new Dictionary<string, string>
             {
@@ -357,7 +360,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         {
             if (silo.UnexpectedExitCode is { } exitCode)
             {
-                throw new SiloDidNotStartException($"{silo.Name} exited with code {exitCode} before it answered {url}health; see {silo.LogPath}");
+                throw new SiloDidNotStartException($"{silo.Name} exited with code {exitCode} before it answered {url}health; {LogEnding(silo)}");
             }
 
             try
@@ -374,8 +377,11 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             await Task.Delay(200);
         }
 
-        throw new SiloDidNotStartException($"{silo.Name} did not answer {url}health within {timeout}; see {silo.LogPath}");
+        throw new SiloDidNotStartException($"{silo.Name} did not answer {url}health within {timeout}; {LogEnding(silo)}");
     }
+
+    private static string LogEnding(ManagedProcess silo) =>
+        $"see {silo.LogPath}, which ends:" + string.Concat(silo.LastWords(12).Select(line => Environment.NewLine + "  | " + line));
 
     private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] parameters)
     {
@@ -398,24 +404,6 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
 
         var sorted = values.Order().ToArray();
         return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
-
-    /// <summary>A free loopback port below the ephemeral range, so nothing else grabs it before the silo binds it.</summary>
-    private int FreePort()
-    {
-        while (true)
-        {
-            var port = _random.Next(20_000, 32_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
     }
 
     private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true };

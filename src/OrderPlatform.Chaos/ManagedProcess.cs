@@ -15,6 +15,8 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
         public volatile bool EndedByRunner;
     }
 
+    private const string StartMarker = "---- ";
+
     private Started? _started;
     private StreamWriter? _log;
 
@@ -29,6 +31,40 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
     public int? UnexpectedExitCode => _started is { Process.HasExited: true, EndedByRunner: false } started ? started.Process.ExitCode : null;
 
     public string LogPath => logPath;
+
+    /// <summary>
+    /// The last lines the process wrote since its latest start, without stack frames, each cut to a screen's width: what
+    /// a process that exited on its own said last (a refused setting, an unhandled exception, a runtime's fail-fast).
+    /// Waits for the exited process's output to be written to the log first.
+    /// </summary>
+    public IReadOnlyList<string> LastWords(int count)
+    {
+        if (_started is { Process.HasExited: true } started)
+        {
+            // After an exit, this waits for the redirected output to be read to its end.
+            started.Process.WaitForExit();
+        }
+
+        if (_log is null)
+        {
+            return [];
+        }
+
+        string[] lines;
+        lock (_log)
+        {
+            using var reader = new StreamReader(new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+            lines = reader.ReadToEnd().Split('\n');
+        }
+
+        var start = Array.FindLastIndex(lines, line => line.StartsWith(StartMarker, StringComparison.Ordinal)) + 1;
+        return lines[start..]
+            .Select(line => line.TrimEnd())
+            .Where(line => line.Length > 0 && !line.TrimStart().StartsWith("at ", StringComparison.Ordinal))
+            .TakeLast(count)
+            .Select(line => line.Length <= 240 ? line : line[..240] + "...")
+            .ToList();
+    }
 
     public void Start()
     {
@@ -46,7 +82,7 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
 
         _log ??= new StreamWriter(logPath, append: true) { AutoFlush = true };
         var log = _log;
-        log.WriteLine($"---- {DateTime.UtcNow:O} starting {name}");
+        log.WriteLine($"{StartMarker}{DateTime.UtcNow:O} starting {name}");
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {name}.");
         _started = new Started(process);
         process.OutputDataReceived += (_, e) => Write(log, e.Data);

@@ -379,8 +379,10 @@ static GCMemoryInfo LastFullCollection()
     return blocking.Index >= background.Index ? blocking : background;
 }
 
+var hostStarted = false;
 app.Lifetime.ApplicationStarted.Register(() =>
 {
+    hostStarted = true;
     var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrderPlatform");
     log.LogInformation(
         "OrderPlatform silo {SiloPort}/{GatewayPort} ready in {Elapsed} ms (migrations applied now: {Applied}); API on {Urls}",
@@ -402,6 +404,13 @@ catch (Microsoft.Extensions.Options.OptionsValidationException e)
     // or serves a request, with what was wrong instead of a crash and a stack trace.
     Console.Error.WriteLine($"A setting cannot be used: {string.Join(" ", e.Failures)}");
     return 2;
+}
+catch (Exception e) when (!hostStarted)
+{
+    // The host could not start (a port already taken, for example); it logged why with the stack, and stopped what had
+    // started. One line and exit code 1, rather than an unhandled exception's abort (exit code 134) and a core dump.
+    Console.Error.WriteLine($"The silo could not start: {e.Message}");
+    return 1;
 }
 
 return 0;

@@ -34,7 +34,10 @@ public sealed class ChaosTests(ITestOutputHelper output)
         File.Delete(report);
     }
 
-    /// <summary>A silo that exits while the runner waits for it to come up ends the run at once, naming the silo and its exit code.</summary>
+    /// <summary>
+    /// A silo that exits while the runner waits for it to come up ends the run at once, naming the silo and its exit code,
+    /// and quoting the last lines the silo wrote, so that a failed run says why without its logs.
+    /// </summary>
     [Fact]
     public async Task A_silo_that_exits_at_start_ends_the_run_with_its_exit_code()
     {
@@ -43,6 +46,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
 
         Assert.True(exitCode == 1, $"the chaos run exited with {exitCode}:\n{stdout}\n{stderr}");
         Assert.Contains("The chaos run stopped: silo-1 exited with code 2 before it answered", stderr, StringComparison.Ordinal);
+        Assert.Contains("  | Database:StartupWait must be a duration such as 00:01:00 (zero or more), not 'soon'.", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("silos up", stdout, StringComparison.Ordinal);
     }
 

@@ -51,6 +51,33 @@ public sealed class StartupTests
         Assert.DoesNotContain("Unhandled exception", said + output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A silo whose HTTP port is taken (a port handed out twice once did this to a chaos run) stops what it started and
+    /// exits with code 1 and one line saying why, instead of an unhandled exception's abort (exit code 134).
+    /// </summary>
+    [Fact]
+    public async Task A_silo_whose_http_port_is_taken_exits_with_code_1_and_says_why()
+    {
+        var connectionString = await (await PostgresServer.InstanceAsync()).CreateDatabaseAsync("taken");
+        var port = PostgresServer.FreePort();
+        using var holder = new TcpListener(IPAddress.Loopback, port);
+        holder.Start();
+
+        var (exitCode, said, _) = await SiloProcess.RunUntilExitAsync(
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = connectionString,
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                ["Orleans__SiloPort"] = PostgresServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Orleans__GatewayPort"] = PostgresServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            TimeSpan.FromSeconds(90));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"The silo could not start: Failed to bind to address http://127.0.0.1:{port}: address already in use.", said, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", said, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("soon")]
     [InlineData("-00:00:01")]

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using OrderPlatform.Processes;
 using Testcontainers.PostgreSql;
 
 namespace OrderPlatform.Testing;
@@ -167,27 +167,12 @@ public sealed class PostgresServer
 
     /// <summary>
     /// A free loopback port below Linux's ephemeral range (32768+), so that no outgoing connection or broker
-    /// started meanwhile takes it between this check and the process that binds it.
+    /// started meanwhile takes it between this check and the process that binds it; never one this test process
+    /// handed out before, so the ports of one silo (and of different fixtures) differ.
     /// </summary>
-    public static int FreePort()
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var port = Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // Taken: draw again.
-            }
-        }
+    public static int FreePort() => Ports.Next();
 
-        throw new InvalidOperationException("No free loopback port found between 20000 and 32000.");
-    }
+    private static readonly LoopbackPorts Ports = new(Random.Shared);
 }
 
 public static class RepositoryRoot
