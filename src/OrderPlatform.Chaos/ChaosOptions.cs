@@ -18,6 +18,8 @@ public sealed record ChaosOptions
     public int BrokerDownEverySeconds { get; init; }
     public int BrokerDownForSeconds { get; init; } = 10;
     public int KillConsumerEverySeconds { get; init; }
+    public int PauseEverySeconds { get; init; }
+    public double PauseForSeconds { get; init; } = 2;
     public int QuiesceTimeoutSeconds { get; init; } = 180;
     public int Seed { get; init; } = Environment.TickCount;
     public string? JsonReport { get; init; }
@@ -38,11 +40,14 @@ public sealed record ChaosOptions
           --broker-down-every S      take a random Kafka broker down every S seconds ...
           --broker-down-for S        ... for S seconds (default 10)
           --kill-consumer-every S    SIGKILL the downstream consumer every S seconds (restarted at once)
+          --pause-every S            stop a random silo with SIGSTOP every S seconds ...
+          --pause-for S              ... for S seconds, then SIGCONT (default 2; fractions allowed, up to 60)
           --quiesce-timeout S        how long to wait for every saga, the relay and the consumer to finish (default 180)
           --seed N                   random seed, printed so a run can be repeated
           --json PATH                also write the report as JSON
           --logs DIR                 process logs (default TestResults/chaos-logs)
           --silo-env KEY=VALUE       a setting for every silo, as an environment variable (repeatable), e.g. Saga__StalledAfter=00:00:10
+        A silo that exits without the runner ending it (one the cluster declared dead, for example) is reported and restarted.
         Exit codes: 0 no violation, 1 a violation, the system did not quiesce, or a silo did not come up, 2 bad arguments.
         """;
 
@@ -80,6 +85,10 @@ public sealed record ChaosOptions
                 case "--broker-down-every" when Int(out var n): options = options with { BrokerDownEverySeconds = n }; break;
                 case "--broker-down-for" when Int(out var n) && n > 0: options = options with { BrokerDownForSeconds = n }; break;
                 case "--kill-consumer-every" when Int(out var n): options = options with { KillConsumerEverySeconds = n }; break;
+                case "--pause-every" when Int(out var n): options = options with { PauseEverySeconds = n }; break;
+                case "--pause-for" when double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 60:
+                    options = options with { PauseForSeconds = p };
+                    break;
                 case "--quiesce-timeout" when Int(out var n) && n > 0: options = options with { QuiesceTimeoutSeconds = n }; break;
                 case "--seed" when Int(out var n): options = options with { Seed = n }; break;
                 case "--json": options = options with { JsonReport = value }; break;

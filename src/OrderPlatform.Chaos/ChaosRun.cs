@@ -14,6 +14,12 @@ public sealed class SiloDidNotStartException(string message) : Exception(message
 
 public sealed record KillRecord(string Silo, DateTimeOffset At, int SagasInFlight, double? LastAffectedFinishedAfterSeconds);
 
+/// <summary>A silo stopped with SIGSTOP for a while and let go on with SIGCONT, as a long GC pause or a stalled machine would.</summary>
+public sealed record PauseRecord(string Silo, DateTimeOffset At, double Seconds);
+
+/// <summary>A silo that exited without the runner ending it (a silo the cluster declared dead ends itself), with its last lines.</summary>
+public sealed record UnexpectedExit(string Silo, DateTimeOffset At, int ExitCode, IReadOnlyList<string> LastLines);
+
 public sealed record ChaosReport(
     int Seed,
     long OrdersSent,
@@ -22,6 +28,8 @@ public sealed record ChaosReport(
     long ClientGaveUp,
     IReadOnlyDictionary<string, long> RetriedAnswers,
     IReadOnlyList<KillRecord> Kills,
+    IReadOnlyList<PauseRecord> Pauses,
+    IReadOnlyList<UnexpectedExit> UnexpectedExits,
     int Restarts,
     int BackendTerminations,
     int BrokerOutages,
@@ -43,7 +51,14 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
     // The silos' ports, drawn from numbers of the seed's too, so that a run's ports can be repeated.
     private readonly LoopbackPorts _ports = new(new Random(options.Seed));
     private readonly List<KillRecord> _kills = [];
+    private readonly List<PauseRecord> _pauses = [];
+    private readonly List<UnexpectedExit> _unexpectedExits = [];
+
+    // Restarts run beside the fault schedules and the watch for silos that exit on their own: added to under its lock.
     private readonly List<Task> _restartsInFlight = [];
+
+    // Each silo's latest restart, so that a silo is never started twice at once.
+    private Task?[] _restarting = [];
 
     // Cancelled when a restarted silo does not come up: the load stops, and the run ends with that silo's failure.
     private readonly CancellationTokenSource _restartFailed = new();
@@ -106,6 +121,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             silos.Add(new ManagedProcess($"silo-{i + 1}", Dll("OrderPlatform.Host"), ["--urls", urls[^1].ToString()], environment, Path.Combine(logs, $"silo-{i + 1}.log")));
         }
 
+        _restarting = new Task?[silos.Count];
         using var consumer = new ManagedProcess("consumer", Dll("OrderPlatform.Projections"), [], new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = connectionString,
@@ -142,12 +158,21 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
                 Every(options.TerminateBackendsEverySeconds, () => TerminateBackendsAsync(db, database), stop.Token),
                 Every(options.BrokerDownEverySeconds, () => BrokerOutageAsync(kafka), stop.Token),
                 Every(options.KillConsumerEverySeconds, () => KillConsumerAsync(consumer), stop.Token),
+                Every(options.PauseEverySeconds, () => PauseSiloAsync(silos), stop.Token),
+                RestartSilosThatExitAsync(silos, urls, stop.Token),
             };
             await loadTask;
             await Task.WhenAll(faults);
-            await Task.WhenAll(_restartsInFlight);
+            Task[] restarts;
+            lock (_restartsInFlight)
+            {
+                restarts = [.. _restartsInFlight];
+            }
+
+            await Task.WhenAll(restarts);
             foreach (var silo in silos.Where(s => !s.IsRunning))
             {
+                NoteIfExitedOnItsOwn(silo);
                 silo.Start();
                 _restarts++;
             }
@@ -162,7 +187,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             var checker = quiesced ? await RunCheckerAsync(connectionString, kafka.BootstrapServers) : 1;
 
             return new ChaosReport(
-                options.Seed, load.Sent, load.Accepted.Count, load.ClientRetries, load.Failed, retried, [.. _kills], _restarts, _terminations, _brokerOutages, _consumerKills,
+                options.Seed, load.Sent, load.Accepted.Count, load.ClientRetries, load.Failed, retried, [.. _kills], [.. _pauses], [.. _unexpectedExits], _restarts, _terminations, _brokerOutages, _consumerKills,
                 Quantile(recoveries, 0.5), Quantile(recoveries, 0.99), recoveries.Count == 0 ? null : recoveries.Max(), quiesced, checker);
         }
         finally
@@ -220,14 +245,21 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         Say($"killed {silos[victim].Name} (SIGKILL) with {inFlight} sagas in flight");
 
         // The restart runs beside the schedule, so kills stay K seconds apart however long a start takes.
-        _restartsInFlight.Add(Task.Run(async () =>
+        RestartLater(silos, urls, victim);
+    }
+
+    /// <summary>Starts the silo again on its ports after the restart delay, beside whatever else runs, and waits for it to answer.</summary>
+    private void RestartLater(List<ManagedProcess> silos, List<Uri> urls, int index)
+    {
+        var (silo, url) = (silos[index], urls[index]);
+        var restart = Task.Run(async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(options.RestartAfterSeconds), CancellationToken.None);
-            silos[victim].Start();
+            silo.Start();
             Interlocked.Increment(ref _restarts);
             try
             {
-                await WaitForHealthAsync(silos[victim], urls[victim], TimeSpan.FromSeconds(90));
+                await WaitForHealthAsync(silo, url, TimeSpan.FromSeconds(90));
             }
             catch (SiloDidNotStartException)
             {
@@ -235,8 +267,97 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
                 throw;
             }
 
-            Say($"restarted {silos[victim].Name}");
-        }, CancellationToken.None));
+            Say($"restarted {silo.Name}");
+        }, CancellationToken.None);
+        lock (_restartsInFlight)
+        {
+            _restartsInFlight.Add(restart);
+            _restarting[index] = restart;
+        }
+    }
+
+    /// <summary>
+    /// Stops a random running silo with SIGSTOP and lets it go on with SIGCONT after the pause: no thread of it runs
+    /// meanwhile, as in a long GC pause or on a stalled machine. The rest of the cluster should wait for it rather than
+    /// declare it dead; whether it did shows in the exits the runner did not cause.
+    /// </summary>
+    private async Task PauseSiloAsync(List<ManagedProcess> silos)
+    {
+        var live = silos.Where(s => s.IsRunning).ToList();
+        if (live.Count <= 1)
+        {
+            return;
+        }
+
+        var silo = live[_random.Next(live.Count)];
+        var at = DateTimeOffset.UtcNow;
+        if (!silo.Pause())
+        {
+            return;
+        }
+
+        _pauses.Add(new PauseRecord(silo.Name, at, options.PauseForSeconds));
+        Say($"paused {silo.Name} (SIGSTOP) for {options.PauseForSeconds:0.0} s");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.PauseForSeconds));
+        }
+        finally
+        {
+            silo.Resume();
+        }
+
+        Say($"resumed {silo.Name} (SIGCONT)");
+    }
+
+    /// <summary>
+    /// Watches for silos that exit without the runner ending them, as a service manager would: each such exit is
+    /// reported, with the silo's last lines, and the silo is started again after the restart delay.
+    /// </summary>
+    private async Task RestartSilosThatExitAsync(List<ManagedProcess> silos, List<Uri> urls, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            for (var i = 0; i < silos.Count; i++)
+            {
+                lock (_restartsInFlight)
+                {
+                    if (_restarting[i] is { IsCompleted: false })
+                    {
+                        continue;
+                    }
+                }
+
+                if (NoteIfExitedOnItsOwn(silos[i]))
+                {
+                    RestartLater(silos, urls, i);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reports a silo that exited without the runner ending it, with its last lines; false when it did not.</summary>
+    private bool NoteIfExitedOnItsOwn(ManagedProcess silo)
+    {
+        if (silo.UnexpectedExitCode is not { } exitCode)
+        {
+            return false;
+        }
+
+        var lastLines = silo.LastWords(6);
+        _unexpectedExits.Add(new UnexpectedExit(silo.Name, DateTimeOffset.UtcNow, exitCode, lastLines));
+        Say($"{silo.Name} exited on its own with code {exitCode}; restarting it. Its last lines:"
+            + string.Concat(lastLines.Select(line => Environment.NewLine + "  | " + line)));
+        return true;
     }
 
     private async Task TerminateBackendsAsync(NpgsqlDataSource db, string database)

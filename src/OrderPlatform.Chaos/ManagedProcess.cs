@@ -102,6 +102,24 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
         }
     }
 
+    /// <summary>SIGSTOP: the process stays, none of its threads runs until <see cref="Resume"/>. False when it was not running.</summary>
+    public bool Pause() => _started is { Process.HasExited: false } started && Signal("-STOP", started.Process.Id);
+
+    /// <summary>SIGCONT: a paused process runs on.</summary>
+    public void Resume()
+    {
+        if (_started is { Process.HasExited: false } started)
+        {
+            Signal("-CONT", started.Process.Id);
+        }
+    }
+
+    private static bool Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [signal, pid.ToString(CultureInfo.InvariantCulture)]);
+        return kill is not null && kill.WaitForExit(5_000) && kill.ExitCode == 0;
+    }
+
     /// <summary>SIGKILL, like kill -9: no shutdown hooks run.</summary>
     public void Kill()
     {
@@ -119,7 +137,7 @@ public sealed class ManagedProcess(string name, string dll, IReadOnlyList<string
         if (_started is { Process.HasExited: false } started)
         {
             started.EndedByRunner = true;
-            Process.Start("kill", ["-TERM", started.Process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit(5_000);
+            Signal("-TERM", started.Process.Id);
             if (!started.Process.WaitForExit(20_000))
             {
                 Kill();

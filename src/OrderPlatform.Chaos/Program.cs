@@ -35,10 +35,21 @@ catch (SiloDidNotStartException e)
 
 Console.WriteLine();
 Console.WriteLine($"orders: {report.OrdersSent} sent, {report.OrdersAccepted} accepted, {report.ClientRetries} client retries, {report.ClientGaveUp} given up");
-Console.WriteLine($"faults: {report.Kills.Count} silo kills, {report.Restarts} restarts, {report.BackendTerminations} backend terminations, {report.BrokerOutages} broker outages, {report.ConsumerKills} consumer kills");
+Console.WriteLine($"faults: {report.Kills.Count} silo kills, {report.Pauses.Count} silo pauses, {report.Restarts} restarts, {report.BackendTerminations} backend terminations, {report.BrokerOutages} broker outages, {report.ConsumerKills} consumer kills");
 foreach (var kill in report.Kills)
 {
     Console.WriteLine($"  {kill.At:HH:mm:ss} {kill.Silo}: {kill.SagasInFlight} sagas in flight; the last of them finished {kill.LastAffectedFinishedAfterSeconds:0.0} s after the kill");
+}
+
+foreach (var pause in report.Pauses)
+{
+    Console.WriteLine($"  {pause.At:HH:mm:ss} {pause.Silo}: paused for {pause.Seconds:0.0} s");
+}
+
+Console.WriteLine($"silos that exited on their own: {report.UnexpectedExits.Count}");
+foreach (var exit in report.UnexpectedExits)
+{
+    Console.WriteLine($"  {exit.At:HH:mm:ss} {exit.Silo}: exit code {exit.ExitCode}");
 }
 
 Console.WriteLine($"recovery of sagas in flight at a kill (s): p50 {report.RecoveryP50Seconds:0.00}, p99 {report.RecoveryP99Seconds:0.00}, max {report.RecoveryMaxSeconds:0.00}");

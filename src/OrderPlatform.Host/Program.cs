@@ -106,6 +106,17 @@ if (WholeNumberSetting(builder.Configuration, $"{SnapshotOptions.Section}:{nameo
     return 2;
 }
 
+// How quickly the cluster declares a silo dead (decision record 0051): each silo probes the others, a silo that misses
+// this many probes in a row (the last also tried through another silo) is suspected, and this many votes declare it
+// dead, whereupon it ends its own process. Orleans waits for a silo that answered anything lately on a connection still
+// open, so a stalled silo (a long GC pause, a starved machine) is not taken for dead this quickly; a SIGKILLed one is.
+if (DurationSetting(builder.Configuration, "Orleans:ProbeTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), "00:00:01", TimeSpan.FromMilliseconds(100)) is not { } probeTimeout
+    || WholeNumberSetting(builder.Configuration, "Orleans:MissedProbesLimit", 2, 1, 10) is not { } missedProbesLimit
+    || WholeNumberSetting(builder.Configuration, "Orleans:VotesForDeathDeclaration", 1, 1, 10) is not { } votesForDeath)
+{
+    return 2;
+}
+
 var dataSource = dataSourceBuilder.Build();
 var sessionDataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "order-platform-sessions" };
 sessionDataSourceBuilder.ConnectionStringBuilder.ApplicationName ??= "orderplatform-sessions";
@@ -165,12 +176,12 @@ builder.UseOrleans(silo =>
         o.ConnectionString = orleansConnectionString;
     });
 
-    // Detect a killed silo in seconds rather than the default half minute, so its grains move quickly.
+    // Detect a killed silo in seconds rather than Orleans' default of a quarter minute, so its grains move quickly.
     silo.Configure<ClusterMembershipOptions>(o =>
     {
-        o.ProbeTimeout = TimeSpan.FromSeconds(1);
-        o.NumMissedProbesLimit = 2;
-        o.NumVotesForDeathDeclaration = 1;
+        o.ProbeTimeout = probeTimeout;
+        o.NumMissedProbesLimit = missedProbesLimit;
+        o.NumVotesForDeathDeclaration = votesForDeath;
         // A joining silo waits for silent rows of killed silos to go stale: a short heartbeat keeps that wait short.
         o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
         o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
@@ -352,7 +363,7 @@ static bool? BooleanSetting(IConfiguration configuration, string key, bool fallb
 
 // A duration setting of zero or more (up to max, when there is one): its value, the default when it is not set, or null
 // (after saying why, with an example) when the silo cannot use it.
-static TimeSpan? DurationSetting(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan? max, string example)
+static TimeSpan? DurationSetting(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan? max, string example, TimeSpan min = default)
 {
     var setting = configuration[key];
     if (setting is null)
@@ -361,14 +372,16 @@ static TimeSpan? DurationSetting(IConfiguration configuration, string key, TimeS
     }
 
     if (TimeSpan.TryParse(setting, System.Globalization.CultureInfo.InvariantCulture, out var value)
-        && value >= TimeSpan.Zero && (max is null || value <= max))
+        && value >= min && (max is null || value <= max))
     {
         return value;
     }
 
+    // The least allowed, without a fraction's trailing zeros (00:00:00.1, not 00:00:00.1000000).
+    var least = min.ToString(min.Ticks % TimeSpan.TicksPerSecond == 0 ? @"hh\:mm\:ss" : @"hh\:mm\:ss\.FFFFFFF", System.Globalization.CultureInfo.InvariantCulture);
     Console.Error.WriteLine(max is null
-        ? $"{key} must be a duration such as {example} (zero or more), not '{setting}'."
-        : $"{key} must be a duration from 00:00:00 to {max}, such as {example}, not '{setting}'.");
+        ? $"{key} must be a duration such as {example} ({(min == TimeSpan.Zero ? "zero" : least)} or more), not '{setting}'."
+        : $"{key} must be a duration from {least} to {max}, such as {example}, not '{setting}'.");
     return null;
 }
 

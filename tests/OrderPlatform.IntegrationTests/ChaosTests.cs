@@ -35,6 +35,50 @@ public sealed class ChaosTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Silos stopped with SIGSTOP for two seconds at a time, as in a long GC pause or on a starved machine, are waited for
+    /// under the silo's failure detection as shipped: none is declared dead (a silo declared dead ends its own process,
+    /// which the runner would report), the orders go on, and every invariant holds.
+    /// </summary>
+    [Fact]
+    public async Task Silos_paused_for_two_seconds_are_waited_for_not_declared_dead()
+    {
+        var (result, stdout) = await RunToReportAsync("--silos", "3", "--skus", "2", "--duration", "16", "--rate", "10", "--kill-every", "0",
+            "--pause-every", "5", "--pause-for", "2", "--quiesce-timeout", "120");
+
+        Assert.True(result.GetProperty("Pauses").GetArrayLength() >= 2, "at least two silos were paused");
+        Assert.True(result.GetProperty("UnexpectedExits").GetArrayLength() == 0, $"silos that exited on their own: {result.GetProperty("UnexpectedExits")}");
+        Assert.Equal(0, result.GetProperty("Restarts").GetInt32());
+        Assert.Equal(0, result.GetProperty("ClientGaveUp").GetInt64());
+        Assert.True(result.GetProperty("Quiesced").GetBoolean());
+        Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
+        Assert.Matches(@"paused silo-\d \(SIGSTOP\) for 2\.0 s", stdout);
+        Assert.Contains("silos that exited on their own: 0", stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// With failure detection set far too eager (a probe every 0.2 s, one miss suspects, one vote kills), a silo paused
+    /// for four seconds is declared dead; when it runs again it learns so and ends its own process (Orleans fails fast:
+    /// exit code 134). The runner reports the exit with the silo's last lines and restarts the silo, as a service manager
+    /// would, and nothing is lost.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_declared_dead_while_paused_ends_itself_and_is_reported_and_restarted()
+    {
+        var (result, stdout) = await RunToReportAsync("--silos", "3", "--skus", "2", "--duration", "16", "--rate", "10", "--kill-every", "0",
+            "--pause-every", "5", "--pause-for", "4", "--restart-after", "1", "--quiesce-timeout", "120",
+            "--silo-env", "Orleans__ProbeTimeout=00:00:00.2", "--silo-env", "Orleans__MissedProbesLimit=1", "--silo-env", "Orleans__VotesForDeathDeclaration=1");
+
+        var exits = result.GetProperty("UnexpectedExits");
+        Assert.True(exits.GetArrayLength() >= 1, "a paused silo was declared dead and ended itself");
+        Assert.All(exits.EnumerateArray(), exit => Assert.Equal(134, exit.GetProperty("ExitCode").GetInt32()));
+        Assert.Contains(exits.EnumerateArray(), exit => exit.GetProperty("LastLines").EnumerateArray().Any(line => line.GetString()!.Contains("I have been told I am dead", StringComparison.Ordinal)));
+        Assert.True(result.GetProperty("Restarts").GetInt32() >= exits.GetArrayLength(), "every silo that ended itself was started again");
+        Assert.Matches(@"silo-\d exited on its own with code 134; restarting it", stdout);
+        Assert.True(result.GetProperty("Quiesced").GetBoolean());
+        Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
+    }
+
+    /// <summary>
     /// A silo that exits while the runner waits for it to come up ends the run at once, naming the silo and its exit code,
     /// and quoting the last lines the silo wrote, so that a failed run says why without its logs.
     /// </summary>
@@ -50,13 +94,20 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.DoesNotContain("silos up", stdout, StringComparison.Ordinal);
     }
 
-    /// <summary>A silo setting without a name, or a SKU count outside 1 to 1000, ends the run before it starts anything.</summary>
+    /// <summary>
+    /// A silo setting without a name, a SKU count outside 1 to 1000, a pause outside 0 to 60 s or a schedule that is not a
+    /// whole number of seconds ends the run before it starts anything.
+    /// </summary>
     [Theory]
     [InlineData("--silo-env", "NO_EQUALS_SIGN")]
     [InlineData("--silo-env", "=value")]
     [InlineData("--skus", "0")]
     [InlineData("--skus", "1001")]
     [InlineData("--skus", "two")]
+    [InlineData("--pause-for", "0")]
+    [InlineData("--pause-for", "60.5")]
+    [InlineData("--pause-for", "-1")]
+    [InlineData("--pause-every", "often")]
     public async Task A_bad_option_value_is_refused(string option, string value)
     {
         var (exitCode, stdout, stderr) = await RunAsync(option, value);
@@ -64,6 +115,18 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(2, exitCode);
         Assert.Contains($"Unknown option or bad value: {option} {value}", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("silos up", stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>A run that must end with exit code 0, and its JSON report.</summary>
+    private async Task<(JsonElement Report, string Stdout)> RunToReportAsync(params string[] arguments)
+    {
+        var report = Path.Combine(Path.GetTempPath(), $"chaos-{Guid.NewGuid():N}.json");
+        var (exitCode, stdout, stderr) = await RunAsync([.. arguments, "--json", report]);
+
+        Assert.True(exitCode == 0, $"the chaos run exited with {exitCode}:\n{stdout}\n{stderr}");
+        var result = JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement;
+        File.Delete(report);
+        return (result, stdout);
     }
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] arguments)

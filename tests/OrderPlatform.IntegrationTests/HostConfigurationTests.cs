@@ -27,6 +27,12 @@ public sealed class HostConfigurationTests
     [InlineData(Unreachable, "Grains__SnapshotEvery", "-1", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not '-1'.")]
     [InlineData(Unreachable, "Grains__SnapshotEvery", "often", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not 'often'.")]
     [InlineData(Unreachable, "Grains__SnapshotEvery", "10000001", "Grains:SnapshotEvery must be a whole number from 0 to 10000000, not '10000001'.")]
+    [InlineData(Unreachable, "Orleans__ProbeTimeout", "soon", "Orleans:ProbeTimeout must be a duration from 00:00:00.1 to 00:01:00, such as 00:00:01, not 'soon'.")]
+    [InlineData(Unreachable, "Orleans__ProbeTimeout", "00:01:01", "Orleans:ProbeTimeout must be a duration from 00:00:00.1 to 00:01:00, such as 00:00:01, not '00:01:01'.")]
+    [InlineData(Unreachable, "Orleans__ProbeTimeout", "00:00:00", "Orleans:ProbeTimeout must be a duration from 00:00:00.1 to 00:01:00, such as 00:00:01, not '00:00:00'.")]
+    [InlineData(Unreachable, "Orleans__MissedProbesLimit", "0", "Orleans:MissedProbesLimit must be a whole number from 1 to 10, not '0'.")]
+    [InlineData(Unreachable, "Orleans__MissedProbesLimit", "three", "Orleans:MissedProbesLimit must be a whole number from 1 to 10, not 'three'.")]
+    [InlineData(Unreachable, "Orleans__VotesForDeathDeclaration", "11", "Orleans:VotesForDeathDeclaration must be a whole number from 1 to 10, not '11'.")]
     public async Task A_silo_with_a_setting_it_cannot_use_exits_with_code_2_and_says_why(string connectionString, string setting, string value, string message)
     {
         var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString };
