@@ -67,7 +67,11 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
     private int _brokerOutages;
     private int _consumerKills;
 
-    public void Dispose() => _restartFailed.Dispose();
+    public void Dispose()
+    {
+        _restartFailed.Dispose();
+        _ports.Dispose();
+    }
 
     private static void Say(string line) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}");
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -5,16 +6,22 @@ namespace OrderPlatform.Processes;
 
 /// <summary>
 /// Loopback ports for processes about to be started, each drawn at random from a range below Linux's ephemeral ports
-/// (32768 and up, where outgoing connections take theirs), checked free by binding it, and never handed out twice by
-/// the same instance: a port is released as soon as it is checked, so two draws could otherwise name the same one, and
-/// the second process to bind it would fail to start. Compiled into each program that starts processes on ports it
-/// picks (a linked source file): the chaos runner and the test fixtures.
+/// (32768 and up, where outgoing connections take theirs), checked free by binding it, and handed out once: a port is
+/// released as soon as it is checked, and the process meant to bind it does so seconds later, so two draws could
+/// otherwise name the same port and the second process to bind it would fail to start. Once within this instance, and
+/// once across processes on the machine: each port handed out is claimed with an exclusive lock on a file named after
+/// it (in the temporary directory's <c>orderplatform-ports</c>), held until this instance is disposed or its process
+/// ends, so that test processes running side by side draw different ports. Compiled into each program that starts
+/// processes on ports it picks (a linked source file): the chaos runner and the test fixtures.
 /// </summary>
-public sealed class LoopbackPorts(Random random, int from = 20_000, int to = 32_000)
+public sealed class LoopbackPorts(Random random, int from = 20_000, int to = 32_000) : IDisposable
 {
-    private readonly HashSet<int> _handedOut = [];
+    private static readonly string ClaimDirectory = Path.Combine(Path.GetTempPath(), "orderplatform-ports");
 
-    /// <summary>A port free now and not handed out before by this instance.</summary>
+    private readonly HashSet<int> _handedOut = [];
+    private readonly List<FileStream> _claims = [];
+
+    /// <summary>A port free now, not handed out before by this instance, and not claimed by another.</summary>
     /// <exception cref="InvalidOperationException">No such port was found in the range.</exception>
     public int Next()
     {
@@ -24,7 +31,7 @@ public sealed class LoopbackPorts(Random random, int from = 20_000, int to = 32_
             for (var attempt = 0; attempt < 20 * (to - from); attempt++)
             {
                 var port = random.Next(from, to);
-                if (_handedOut.Contains(port) || !IsFree(port))
+                if (_handedOut.Contains(port) || !IsFree(port) || !TryClaim(port))
                 {
                     continue;
                 }
@@ -47,6 +54,36 @@ public sealed class LoopbackPorts(Random random, int from = 20_000, int to = 32_
             return true;
         }
         catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Gives the claims of the ports handed out back, for other processes to draw them.</summary>
+    public void Dispose()
+    {
+        lock (_handedOut)
+        {
+            foreach (var claim in _claims)
+            {
+                claim.Dispose();
+            }
+
+            _claims.Clear();
+        }
+    }
+
+    // .NET takes an exclusive advisory lock (flock) on a file opened without sharing; another open of it, from any
+    // process, fails until the first is closed, which its process's end does too.
+    private bool TryClaim(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(ClaimDirectory);
+            _claims.Add(new FileStream(Path.Combine(ClaimDirectory, port.ToString(CultureInfo.InvariantCulture)), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
         }

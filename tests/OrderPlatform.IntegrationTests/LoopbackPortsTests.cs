@@ -15,7 +15,7 @@ public sealed class LoopbackPortsTests
     public void Every_port_of_a_small_range_is_handed_out_once_and_then_none()
     {
         var from = FreeRange(3);
-        var ports = new LoopbackPorts(new Random(31962843), from, from + 3);
+        using var ports = new LoopbackPorts(new Random(31962843), from, from + 3);
 
         // This seed draws the first of the three numbers three times over before any other; each port still comes once.
         var drawn = new[] { ports.Next(), ports.Next(), ports.Next() };
@@ -31,16 +31,34 @@ public sealed class LoopbackPortsTests
         var from = FreeRange(2);
         using var holder = new TcpListener(IPAddress.Loopback, from);
         holder.Start();
-        var ports = new LoopbackPorts(new Random(7), from, from + 2);
+        using var ports = new LoopbackPorts(new Random(7), from, from + 2);
 
         Assert.Equal(from + 1, ports.Next());
         Assert.Throws<InvalidOperationException>(() => ports.Next());
     }
 
     [Fact]
+    public void Two_pickers_as_in_two_processes_never_hand_out_the_same_port_until_one_gives_its_claims_back()
+    {
+        var from = FreeRange(3);
+        using var first = new LoopbackPorts(new Random(31962843), from, from + 3);
+        using var second = new LoopbackPorts(new Random(31962843), from, from + 3);
+
+        // The same seed draws the same numbers in the same order; each picker still gets ports the other has not.
+        var drawn = new[] { first.Next(), second.Next(), first.Next() };
+
+        Assert.Equal([from, from + 1, from + 2], drawn.Order());
+        Assert.Throws<InvalidOperationException>(() => second.Next());
+
+        // The second's port is free again for others once it gives its claim back.
+        second.Dispose();
+        Assert.Equal(drawn[1], first.Next());
+    }
+
+    [Fact]
     public void Ports_of_the_whole_range_differ_and_lie_below_the_ephemeral_ports()
     {
-        var ports = new LoopbackPorts(new Random(1));
+        using var ports = new LoopbackPorts(new Random(1));
 
         var drawn = Enumerable.Range(0, 300).Select(_ => ports.Next()).ToList();
 
