@@ -361,8 +361,8 @@ static bool? BooleanSetting(IConfiguration configuration, string key, bool fallb
     return null;
 }
 
-// A duration setting of zero or more (up to max, when there is one): its value, the default when it is not set, or null
-// (after saying why, with an example) when the silo cannot use it.
+// A duration setting of min (zero unless given) or more, up to max when there is one: its value, the default when it is
+// not set, or null (after saying why, with an example) when the silo cannot use it.
 static TimeSpan? DurationSetting(IConfiguration configuration, string key, TimeSpan fallback, TimeSpan? max, string example, TimeSpan min = default)
 {
     var setting = configuration[key];
