@@ -73,6 +73,15 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
         _ports.Dispose();
     }
 
+    // The load client draws from the same numbers on other threads, under the same lock.
+    private int Draw(int count)
+    {
+        lock (_random)
+        {
+            return _random.Next(count);
+        }
+    }
+
     private static void Say(string line) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}");
 
     public async Task<ChaosReport> RunAsync()
@@ -241,7 +250,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             return;
         }
 
-        var victim = live[_random.Next(live.Count)];
+        var victim = live[Draw(live.Count)];
         var inFlight = await ScalarAsync<long>(db, "select count(*) from sagas where not finished");
         silos[victim].Kill();
         var at = DateTimeOffset.UtcNow;
@@ -293,7 +302,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
             return;
         }
 
-        var silo = live[_random.Next(live.Count)];
+        var silo = live[Draw(live.Count)];
         var at = DateTimeOffset.UtcNow;
         if (!silo.Pause())
         {
@@ -374,7 +383,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
 
     private async Task BrokerOutageAsync(MockKafkaCluster kafka)
     {
-        var broker = 1 + _random.Next(kafka.BrokerCount);
+        var broker = 1 + Draw(kafka.BrokerCount);
         kafka.SetBrokerDown(broker);
         _brokerOutages++;
         Say($"Kafka broker {broker} down for {options.BrokerDownForSeconds} s");
