@@ -392,10 +392,8 @@ static GCMemoryInfo LastFullCollection()
     return blocking.Index >= background.Index ? blocking : background;
 }
 
-var hostStarted = false;
 app.Lifetime.ApplicationStarted.Register(() =>
 {
-    hostStarted = true;
     var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrderPlatform");
     log.LogInformation(
         "OrderPlatform silo {SiloPort}/{GatewayPort} ready in {Elapsed} ms (migrations applied now: {Applied}); API on {Urls}",
@@ -407,23 +405,23 @@ app.Lifetime.ApplicationStarted.Register(() =>
     }
 });
 
+// What app.RunAsync() does (start, wait for the signal to stop, stop, dispose), with a failed start told apart.
 try
 {
-    await app.RunAsync();
+    await app.StartAsync();
 }
-catch (Microsoft.Extensions.Options.OptionsValidationException e)
+catch (Exception e)
 {
-    // Sections checked by their attributes at start (Relay, Kafka, Saga, ...): refused before the silo joins its cluster
-    // or serves a request, with what was wrong instead of a crash and a stack trace.
-    Console.Error.WriteLine($"A setting cannot be used: {string.Join(" ", e.Failures)}");
-    return 2;
-}
-catch (Exception e) when (!hostStarted)
-{
-    // The host could not start (a port already taken, for example); it logged why with the stack, and stopped what had
-    // started. One line and exit code 1, rather than an unhandled exception's abort (exit code 134) and a core dump.
-    Console.Error.WriteLine($"The silo could not start: {e.Message}");
-    return 1;
+    // Sections checked by their attributes at start (Relay, Kafka, Saga, ...) are refused before the silo joins its
+    // cluster or serves a request; anything else (a port already taken, for example) the host has logged with its stack.
+    // One line says which, before the host is disposed: with other silos up, Orleans may fail fast while it tears down
+    // (exit code 134, decision record 0051), and the line should be there first.
+    var invalid = e as Microsoft.Extensions.Options.OptionsValidationException;
+    Console.Error.WriteLine(invalid is not null ? $"A setting cannot be used: {string.Join(" ", invalid.Failures)}" : $"The silo could not start: {e.Message}");
+    await app.DisposeAsync();
+    return invalid is not null ? 2 : 1;
 }
 
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 return 0;
