@@ -167,8 +167,8 @@ public sealed class PostgresServer
 
     /// <summary>
     /// A free loopback port below Linux's ephemeral range (32768+), so that no outgoing connection or broker
-    /// started meanwhile takes it between this check and the process that binds it; never one this test process
-    /// handed out before, so the ports of one silo (and of different fixtures) differ.
+    /// started meanwhile takes it between this check and the process that binds it; never one that this test process,
+    /// or another running beside it, handed out before (see <see cref="LoopbackPorts"/>), so that ports differ.
     /// </summary>
     public static int FreePort() => Ports.Next();
 
