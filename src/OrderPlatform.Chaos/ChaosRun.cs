@@ -368,8 +368,7 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
 
         var lastLines = silo.LastWords(6);
         _unexpectedExits.Add(new UnexpectedExit(silo.Name, DateTimeOffset.UtcNow, exitCode, lastLines));
-        Say($"{silo.Name} exited on its own with code {exitCode}; restarting it. Its last lines:"
-            + string.Concat(lastLines.Select(line => Environment.NewLine + "  | " + line)));
+        Say($"{silo.Name} exited on its own with code {exitCode}; restarting it. Its last lines:" + Quoted(lastLines));
         return true;
     }
 
@@ -515,7 +514,10 @@ public sealed class ChaosRun(ChaosOptions options, string adminConnectionString,
     }
 
     private static string LogEnding(ManagedProcess silo) =>
-        $"see {silo.LogPath}, which ends:" + string.Concat(silo.LastWords(12).Select(line => Environment.NewLine + "  | " + line));
+        $"see {silo.LogPath}, which ends:" + Quoted(silo.LastWords(12));
+
+    /// <summary>A silo's lines as the runner quotes them: each on a line of its own, behind "  | ".</summary>
+    private static string Quoted(IEnumerable<string> lines) => string.Concat(lines.Select(line => Environment.NewLine + "  | " + line));
 
     private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] parameters)
     {
