@@ -56,29 +56,6 @@ public sealed class ChaosTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// With failure detection set far too eager (a probe every 0.2 s, one miss suspects, one vote kills), a silo paused
-    /// for four seconds is declared dead; when it runs again it learns so and ends its own process (Orleans fails fast:
-    /// exit code 134). The runner reports the exit with the silo's last lines and restarts the silo, as a service manager
-    /// would, and nothing is lost.
-    /// </summary>
-    [Fact]
-    public async Task A_silo_declared_dead_while_paused_ends_itself_and_is_reported_and_restarted()
-    {
-        var (result, stdout) = await RunToReportAsync("--silos", "3", "--skus", "2", "--duration", "16", "--rate", "10", "--kill-every", "0",
-            "--pause-every", "5", "--pause-for", "4", "--restart-after", "1", "--quiesce-timeout", "120",
-            "--silo-env", "Orleans__ProbeTimeout=00:00:00.2", "--silo-env", "Orleans__MissedProbesLimit=1", "--silo-env", "Orleans__VotesForDeathDeclaration=1");
-
-        var exits = result.GetProperty("UnexpectedExits");
-        Assert.True(exits.GetArrayLength() >= 1, "a paused silo was declared dead and ended itself");
-        Assert.All(exits.EnumerateArray(), exit => Assert.Equal(134, exit.GetProperty("ExitCode").GetInt32()));
-        Assert.Contains(exits.EnumerateArray(), exit => exit.GetProperty("LastLines").EnumerateArray().Any(line => line.GetString()!.Contains("I have been told I am dead", StringComparison.Ordinal)));
-        Assert.True(result.GetProperty("Restarts").GetInt32() >= exits.GetArrayLength(), "every silo that ended itself was started again");
-        Assert.Matches(@"silo-\d exited on its own with code 134; restarting it", stdout);
-        Assert.True(result.GetProperty("Quiesced").GetBoolean());
-        Assert.Equal(0, result.GetProperty("CheckerExitCode").GetInt32());
-    }
-
-    /// <summary>
     /// A silo that exits while the runner waits for it to come up ends the run at once, naming the silo and its exit code,
     /// and quoting the last lines the silo wrote, so that a failed run says why without its logs.
     /// </summary>
